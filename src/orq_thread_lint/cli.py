@@ -1,0 +1,147 @@
+"""The command line: thin click commands over the library. Exit codes are ruff's:
+0 nothing found, 1 findings, 2 usage, configuration or internal error."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO, TypeVar
+
+import click
+
+from . import __version__
+from .policy import ConfigError, Policy
+from .report import Finding, Options, renderers
+from .rules.catalog import RULES
+
+F = TypeVar("F", bound=Callable[..., Any])
+FORMATS = ("text", "concise", "full", "json", "sarif", "github", "junit")
+
+
+def _codes(values: Sequence[str]) -> list[str]:
+    return [c.strip() for v in values for c in v.split(",") if c.strip()]
+
+
+def policy_options(func: F) -> F:
+    """--config and rule selection, shared by every command that checks something."""
+    for option in reversed([
+        click.option("--config", "config", type=click.Path(dir_okay=False), help="A pyproject.toml or orq-thread-lint.toml."),
+        click.option("--select", multiple=True, help="Rule codes or prefixes to enable (replaces the config's)."),
+        click.option("--ignore", multiple=True, help="Rule codes or prefixes to disable."),
+        click.option("--extend-select", multiple=True, help="Rule codes or prefixes to enable in addition."),
+    ]):
+        func = option(func)
+    return func
+
+
+def output_options(func: F) -> F:
+    for option in reversed([
+        click.option("--format", "--output-format", "fmt", type=click.Choice(FORMATS), default="text",
+                     show_default=True, help="Output format."),
+        click.option("-o", "--output-file", type=click.Path(dir_okay=False), help="Write the report to a file."),
+        click.option("-e", "--exit-zero", is_flag=True, help="Exit 0 even when there are findings."),
+        click.option("--statistics", is_flag=True, help="Count findings per rule instead of listing them."),
+        click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary."),
+    ]):
+        func = option(func)
+    return func
+
+
+def load_policy(config: str | None, select: Sequence[str], ignore: Sequence[str],
+                extend_select: Sequence[str]) -> Policy:
+    policy = Policy.load(config)
+    return policy.with_selection(_codes(select), _codes(ignore), _codes(extend_select))
+
+
+def emit_report(findings: list[Finding], fmt: str, output_file: str | None, exit_zero: bool,
+                statistics: bool, quiet: bool, **extra: Any) -> int:
+    findings = sorted(findings, key=Finding.sort_key)
+    render = renderers().get(fmt)
+    if render is None:
+        raise click.UsageError(f"--format {fmt} is not available for this command")
+
+    def write(out: TextIO, color: bool) -> None:
+        render(findings, out, Options(color=color, statistics=statistics, quiet=quiet, **extra))
+
+    if output_file:
+        with open(output_file, "w", encoding="utf-8", newline="\n") as out:
+            write(out, False)
+    else:
+        write(sys.stdout, fmt == "text" and sys.stdout.isatty())
+    return 0 if exit_zero or not findings else 1
+
+
+def handle_errors(func: F) -> F:
+    """Configuration and I/O problems exit 2 with one message, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ConfigError as exc:
+            click.echo(f"orq-thread-lint: error: {exc}", err=True)
+            sys.exit(2)
+        except OSError as exc:
+            click.echo(f"orq-thread-lint: error: {exc}", err=True)
+            sys.exit(2)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="orq-thread-lint")
+def main() -> None:
+    """Keep orq.ai conversation threads correct."""
+
+
+@main.command()
+@click.argument("files", nargs=-1, type=click.Path(allow_dash=True))
+@click.option("--scope-field", help="Dotted path of the field that scopes a request (default: its identity id).")
+@policy_options
+@output_options
+@handle_errors
+def validate(files: tuple[str, ...], scope_field: str | None, config: str | None, select: tuple[str, ...],
+             ignore: tuple[str, ...], extend_select: tuple[str, ...], fmt: str, output_file: str | None,
+             exit_zero: bool, statistics: bool, quiet: bool) -> None:
+    """Check request bodies: a JSON object, a JSON array of them, or JSONL logs (- for stdin)."""
+    from .audit import validate as run
+
+    policy = load_policy(config, select, ignore, extend_select)
+    findings = run(files or ("-",), policy, scope_field=scope_field)
+    sys.exit(emit_report(findings, fmt, output_file, exit_zero, statistics, quiet, files=len(files)))
+
+
+@main.command("rules")
+@click.option("--format", "--output-format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def list_rules(fmt: str) -> None:
+    """List every rule: code, name, summary, where it applies, whether it is fixable."""
+    if fmt == "json":
+        click.echo(json.dumps([
+            {"code": r.code, "name": r.name, "summary": r.summary, "severity": r.severity,
+             "applies": sorted(r.applies), "fixable": r.fixable, "repairable": r.repairable, "url": r.url}
+            for r in RULES.values()
+        ], indent=2))
+        return
+    for r in RULES.values():
+        mark = "[*]" if r.fixable else "   "
+        click.echo(f"{r.code}  {mark} {r.name:<22} {','.join(sorted(r.applies)):<22} {r.summary}")
+
+
+@main.command("rule")
+@click.argument("code")
+def show_rule(code: str) -> None:
+    """Print a rule's page."""
+    from .pages import page
+
+    code = code.upper()
+    text = page(code) if code in RULES else None
+    if text is None:
+        click.echo(f"orq-thread-lint: error: unknown rule {code!r} (see `orq-thread-lint rules`)", err=True)
+        sys.exit(2)
+    click.echo(text, nl=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

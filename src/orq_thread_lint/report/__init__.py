@@ -1,0 +1,81 @@
+"""Findings as users see them, and one module per output format."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from ..rules.catalog import RULES
+from ..violations import Violation
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    content: str
+    row: int
+    column: int
+    end_row: int
+    end_column: int
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    message: str
+    edits: tuple[Edit, ...] = ()
+    applicability: str = "safe"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A violation placed in a file (rows and columns are 1-based, like ruff's)."""
+
+    filename: str
+    row: int
+    column: int
+    violation: Violation
+    end_row: int = 0
+    end_column: int = 0
+    fix: Fix | None = field(default=None, compare=False)
+
+    @property
+    def code(self) -> str:
+        return self.violation.code
+
+    @property
+    def fixable(self) -> bool:
+        return self.fix is not None
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.filename, self.row, self.column, self.code)
+
+
+Renderer = Callable[[Sequence[Finding], TextIO, "Options"], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    color: bool = False
+    statistics: bool = False
+    quiet: bool = False
+    show_fixes: bool = False
+    fixed: int = 0
+    files: int = 0
+    root: str = "."
+
+
+def renderers() -> dict[str, Renderer]:
+    from . import json as json_format
+    from . import text
+
+    return {"text": text.render, "concise": text.render, "full": text.render, "json": json_format.render}
+
+
+def statistics(findings: Sequence[Finding], out: TextIO) -> None:
+    """Ruff's ``--statistics``: count, code, fixable marker, name."""
+    counts: dict[str, list[Finding]] = {}
+    for f in findings:
+        counts.setdefault(f.code, []).append(f)
+    for code, group in sorted(counts.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        mark = "[*]" if all(f.fixable for f in group) else "[-]" if any(f.fixable for f in group) else "   "
+        out.write(f"{len(group)}\t{code}\t{mark} {RULES[code].name}\n")

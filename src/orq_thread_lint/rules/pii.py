@@ -1,0 +1,68 @@
+"""Detectors for personal data and secrets in a string (OTL006).
+
+Every expression here is linear: no quantified group overlaps its neighbour, and cheap
+character tests run first so the common id costs a few membership checks.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+# One character of the local part is enough to anchor on; the domain's labels are separated
+# by dots that the label class excludes, so the group can't backtrack.
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
+_PHONE = re.compile(r"(?<![\w+])\+[1-9]\d{7,14}(?!\d)|(?<!\w)\(\d{3}\) ?\d{3}-\d{4}(?!\d)")
+_CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d])")
+_IPV4 = re.compile(r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\d.])")
+_IPV6 = re.compile(r"(?<![0-9A-Fa-f:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![0-9A-Fa-f:])")
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+_KEY = re.compile(
+    r"(?<![A-Za-z0-9])(?:sk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}|(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{16,}"
+    r"|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|xox[abprs]-[A-Za-z0-9-]{10,}"
+    r"|AKIA[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{35})"
+)
+_CARD_PREFIX = re.compile(r"4|5[1-5]|2[2-7]|3[47]|6(?:011|5|4[4-9])")
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def find_pii(text: str) -> str | None:
+    """What kind of personal data or secret ``text`` holds, or None."""
+    if "@" in text:
+        for m in _EMAIL.finditer(text):
+            tld = m.group(1).rsplit(".", 1)[1]
+            if len(tld) >= 2 and tld.isalpha():
+                return "an e-mail address"
+    if "eyJ" in text and _JWT.search(text):
+        return "a JWT-like token"
+    if _KEY.search(text):
+        return "an API key"
+    if ("+" in text or "(" in text) and _PHONE.search(text):
+        return "a phone number"
+    if "." in text and _IPV4.search(text):
+        return "an IP address"
+    if text.count(":") >= 2:
+        for m in _IPV6.finditer(text):
+            candidate = m.group(0)
+            groups = [g for g in candidate.split(":") if g]
+            if len(groups) >= 3 and ("::" in candidate or candidate.count(":") == 7):
+                try:
+                    ipaddress.IPv6Address(candidate)
+                except ValueError:
+                    continue
+                return "an IP address"
+    if sum(ch.isdigit() for ch in text) >= 13:
+        for m in _CARD.finditer(text):
+            digits = re.sub(r"[ -]", "", m.group(0))
+            if 13 <= len(digits) <= 19 and _CARD_PREFIX.match(digits) and _luhn(digits):
+                return "a payment-card number"
+    return None

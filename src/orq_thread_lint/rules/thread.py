@@ -1,0 +1,245 @@
+"""The value rules for one thread object: its id (OTL001-OTL006), its tags (OTL010-OTL016)
+and its fields (OTL015). Written once; the static checker, the runtime guard and ``validate``
+all call :func:`check_thread_node`.
+
+One value, one finding: personal data (OTL006) silences OTL003/OTL004/OTL011 for that value,
+and a generic id (OTL003) silences OTL004.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import TYPE_CHECKING
+
+from ..values import Hole, List, Mapping, Node, Partial, Scalar, Text, Unknown
+from ..violations import Violation
+from .catalog import RULES
+from .pii import find_pii
+
+if TYPE_CHECKING:
+    from ..policy import Policy
+
+THREAD_FIELDS = ("id", "tags")
+_ID_ALIASES = {"threadid", "thread_id", "thread-id", "uuid", "_id", "identifier", "key"}
+_GENERIC_WORDS = (
+    "conversation", "convo", "thread", "session", "chat", "test", "testing", "default", "demo",
+    "example", "sample", "foo", "bar", "baz", "qux", "tmp", "temp", "user", "id", "abc", "xyz",
+    "dummy", "placeholder", "hello", "new", "null", "none", "undefined", "string", "todo",
+    "changeme", "untitled", "main", "my-thread", "my-conversation", "my-session", "my-chat",
+    "thread-id", "session-id", "conversation-id", "chat-id", "user-id", "test-thread",
+    "test-conversation", "test-session", "new-thread", "new-conversation", "default-thread",
+)
+_GENERIC = re.compile("(?:" + "|".join(re.escape(w) for w in _GENERIC_WORDS) + r")(?:-?\d{1,4})?")
+_SEPARATORS = str.maketrans({"_": "-", " ": "-", ".": "-"})
+_BAD_CHAR = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
+
+
+class Emitter:
+    """Collects violations for the enabled rules."""
+
+    __slots__ = ("policy", "out")
+
+    def __init__(self, policy: Policy, out: list[Violation]) -> None:
+        self.policy = policy
+        self.out = out
+
+    def on(self, code: str) -> bool:
+        return code in self.policy.enabled_codes
+
+    def __call__(self, code: str, message: str, node: Node | None = None, *, path: str | None = None,
+                 anchor: object = None, suggestion: str | None = None) -> None:
+        if code not in self.policy.enabled_codes:
+            return
+        rule = RULES[code]
+        self.out.append(Violation(
+            code, rule.name, message, path if path is not None else (node.path if node else ""),
+            rule.severity, suggestion, anchor if anchor is not None else (node.anchor if node else None),
+        ))
+
+
+def show(node: Text | Partial) -> str:
+    """A value as it may be shown in a message (holes as ``{…}``)."""
+    if isinstance(node, Text):
+        return repr(node.value)
+    return "f" + repr("".join("{…}" if isinstance(p, Hole) else p.replace("{", "{{").replace("}", "}}")
+                              for p in node.parts))
+
+
+def is_generic(value: str, policy: Policy) -> bool:
+    if len(value) <= 3 or value.isdigit():
+        return True
+    if _GENERIC.fullmatch(value.lower().translate(_SEPARATORS)):
+        return True
+    return bool(policy.generic) and len(value) <= policy.config.thread_id.max_length and policy.generic.matches(value)
+
+
+def _format_problem(text: str) -> str | None:
+    if text.isascii() and text.isprintable() and " " not in text:
+        return None
+    if _BAD_CHAR.search(text):
+        return "whitespace or control characters"
+    return "non-ASCII characters"
+
+
+def check_id(node: Node, emit: Emitter, thread_path: str) -> None:
+    """OTL001-OTL006 for one thread id."""
+    if isinstance(node, Unknown):
+        return
+    if isinstance(node, Scalar) and node.value is None:
+        emit("OTL001", "thread id is null", node)
+        return
+    if not isinstance(node, (Text, Partial)):
+        kind = node.kind if isinstance(node, Scalar) else ("list" if isinstance(node, List) else "dict")
+        emit("OTL002", f"thread id must be a string, not {kind}", node,
+             suggestion="str(...)" if kind == "UUID" else None)
+        return
+    policy = emit.policy
+    max_len = policy.config.thread_id.max_length
+    pieces = [node.value] if isinstance(node, Text) else node.literals
+    if isinstance(node, Text):
+        value = node.value
+        if not value.strip():
+            emit("OTL001", "thread id is empty" if not value else "thread id is blank", node)
+            return
+        if emit.on("OTL005"):
+            if len(value) > max_len:
+                emit("OTL005", f"thread id is {len(value)} characters long (thread-id.max-length is {max_len})", node)
+            problem = _format_problem(value)
+            if problem:
+                hint = "strip the surrounding whitespace" if value != value.strip() and not _format_problem(value.strip()) else None
+                emit("OTL005", f"thread id {value!r} contains {problem}", node, suggestion=hint)
+    elif emit.on("OTL005"):
+        fixed = sum(len(p) for p in pieces)
+        if fixed > max_len:
+            emit("OTL005", f"thread id is at least {fixed} characters long (thread-id.max-length is {max_len})", node)
+        problem = next((p for p in map(_format_problem, pieces) if p), None)
+        if problem:
+            emit("OTL005", f"thread id {show(node)} contains {problem}", node)
+    pii = next((p for p in map(find_pii, pieces) if p), None)
+    if pii:
+        emit("OTL006", f"thread id holds {pii}; ids are shown in dashboards and logs", node,
+             suggestion="use an opaque id (a UUID or a database key)")
+        return
+    if isinstance(node, Text):
+        if is_generic(node.value, policy):
+            emit("OTL003", f"thread id {node.value!r} is generic; unrelated conversations will share it", node,
+                 suggestion="build the id from the user and session, e.g. 'user-{user_id}-{session_id}'")
+            return
+        if policy.id_patterns and emit.on("OTL004") and not policy.id_patterns.matches(node.value):
+            emit("OTL004", f"thread id {node.value!r} matches none of the thread-id patterns ({_list(policy)})", node)
+    elif policy.id_patterns and emit.on("OTL004") and not policy.id_patterns.could_match(node.shape()):
+        emit("OTL004", f"thread id {show(node)} can't match any thread-id pattern ({_list(policy)})", node)
+
+
+def _list(policy: Policy) -> str:
+    return ", ".join(t.source for t in policy.id_patterns.templates)
+
+
+def _closest_tag(value: str, policy: Policy) -> str | None:
+    choices = list(policy.vocabulary) + [t.source for t in policy.tag_patterns.templates]
+    close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
+    if not close:
+        close = difflib.get_close_matches(value.lower(), [c.lower() for c in choices], n=1, cutoff=0.6)
+        close = [c for c in choices if c.lower() in close][:1]
+    return close[0] if close else None
+
+
+def check_tag(node: Node, emit: Emitter) -> None:
+    """OTL006, OTL010, OTL011 and OTL013 for one tag."""
+    if isinstance(node, Unknown):
+        return
+    if not isinstance(node, (Text, Partial)):
+        kind = node.kind if isinstance(node, Scalar) else ("list" if isinstance(node, List) else "dict")
+        emit("OTL010", f"tag must be a string, not {kind}", node)
+        return
+    policy = emit.policy
+    cfg = policy.config.tags
+    pieces = [node.value] if isinstance(node, Text) else node.literals
+    if emit.on("OTL013"):
+        if isinstance(node, Text) and not node.value:
+            emit("OTL013", "tag is empty", node)
+            return
+        size = sum(len(p) for p in pieces)
+        if size > cfg.max_length:
+            emit("OTL013", f"tag is {'at least ' if isinstance(node, Partial) else ''}{size} characters long "
+                           f"(tags.max-length is {cfg.max_length})", node)
+        if any(_BAD_CHAR.search(p) for p in pieces):
+            emit("OTL013", f"tag {show(node)} contains whitespace or control characters", node)
+    pii = next((p for p in map(find_pii, pieces) if p), None)
+    if pii:
+        emit("OTL006", f"tag holds {pii}; tags are shown in dashboards and logs", node)
+        return
+    if not (policy.vocabulary or policy.tag_patterns) or not emit.on("OTL011"):
+        return
+    if isinstance(node, Text):
+        if node.value in policy.vocabulary or policy.tag_patterns.matches(node.value):
+            return
+        close = _closest_tag(node.value, policy)
+        hint = f"; did you mean {close!r}?" if close else ""
+        emit("OTL011", f"tag {node.value!r} is not in the tag vocabulary or patterns{hint}", node, suggestion=close)
+    elif not policy.tags_allowed.could_match(node.shape()):
+        emit("OTL011", f"tag {show(node)} can't match the tag vocabulary or patterns", node)
+
+
+def check_tags(tags: Node | None, emit: Emitter, thread: Mapping, suggested: set[str]) -> None:
+    """OTL010, OTL012, OTL014, OTL016 for the tags field, then each tag."""
+    cfg = emit.policy.config.tags
+    if tags is None:
+        if cfg.required and not thread.open and "tags" not in suggested:
+            emit("OTL016", "thread has no tags (tags.required is set)", thread, path=f"{thread.path}.tags")
+        return
+    if isinstance(tags, Unknown):
+        return
+    if not isinstance(tags, List):
+        if isinstance(tags, (Text, Partial)):
+            emit("OTL010", "tags must be a list of strings, not a string", tags, suggestion=f"[{show(tags)}]")
+        else:
+            kind = tags.kind if isinstance(tags, Scalar) else "dict"
+            emit("OTL010", f"tags must be a list of strings, not {kind}", tags)
+        return
+    items = tags.items
+    if not items and not tags.open and cfg.required:
+        emit("OTL016", "thread has an empty tag list (tags.required is set)", tags)
+    if len(items) > cfg.max_count:
+        emit("OTL014", f"thread has {'at least ' if tags.open else ''}{len(items)} tags "
+                       f"(tags.max-count is {cfg.max_count})", tags)
+    seen: set[str] = set()
+    for item in items:
+        if isinstance(item, Text):
+            if item.value in seen:
+                emit("OTL012", f"tag {item.value!r} appears more than once", item, suggestion="drop the repeated tag")
+                continue
+            seen.add(item.value)
+        check_tag(item, emit)
+
+
+def check_thread_node(node: Node, emit: Emitter) -> None:
+    """Every value rule for one thread (the value found at ``orq.thread`` or ``thread``)."""
+    if isinstance(node, Unknown):
+        return
+    if not isinstance(node, Mapping):
+        what = "null" if isinstance(node, Scalar) and node.value is None else (
+            "a string" if isinstance(node, (Text, Partial)) else "not an object")
+        emit("OTL001", f"thread is {what}; it must be an object with an 'id'", node,
+             suggestion='{"id": ...}' if isinstance(node, (Text, Partial)) else None)
+        return
+    suggested: set[str] = set()
+    for key in node.keys():
+        if key in THREAD_FIELDS:
+            continue
+        low = key.lower()
+        close = "id" if low in _ID_ALIASES or low == "id" else (
+            (difflib.get_close_matches(low, THREAD_FIELDS, n=1, cutoff=0.6) or [None])[0])
+        if close and close not in node.keys():
+            suggested.add(close)
+        hint = f"; did you mean {close!r}?" if close else " (a thread has only 'id' and 'tags')"
+        emit("OTL015", f"unknown thread field {key!r}{hint}", path=f"{node.path}.{key}",
+             anchor=node.key_anchor(key), suggestion=close)
+    ident = node.get("id")
+    if ident is None:
+        if not node.open and "id" not in suggested:
+            emit("OTL001", "thread has no id", node, path=f"{node.path}.id")
+    else:
+        check_id(ident, emit, node.path)
+    check_tags(node.get("tags"), emit, node, suggested)

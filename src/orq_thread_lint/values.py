@@ -1,0 +1,148 @@
+"""What the rules see: known, partly known and unknown values.
+
+Every front end turns its input into these nodes and hands them to the same rules:
+the runtime guard and ``validate`` wrap JSON (always known, converted lazily so a large
+``messages`` list costs nothing), the static checker builds them from the syntax tree.
+``anchor`` is the front end's own handle on where a value came from (a libcst node); rules
+pass it through untouched. ``path`` is the logical place in the request (``orq.thread.id``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+
+class Node:
+    __slots__ = ("path", "anchor")
+
+    def __init__(self, path: str, anchor: object = None) -> None:
+        self.path = path
+        self.anchor = anchor
+
+
+class Unknown(Node):
+    """A value nothing can be proved about (a parameter, a call, ``**kwargs``)."""
+
+    __slots__ = ()
+
+
+class Text(Node):
+    """A known string."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str, path: str, anchor: object = None) -> None:
+        super().__init__(path, anchor)
+        self.value = value
+
+
+class Hole:
+    """An unknown piece of a partly known string; ``loop`` marks a loop counter."""
+
+    __slots__ = ("loop",)
+
+    def __init__(self, loop: bool = False) -> None:
+        self.loop = loop
+
+
+class Partial(Node):
+    """A string with literal pieces and holes: ``f"user-{uid}"`` is ``("user-", Hole())``."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: Sequence[str | Hole], path: str, anchor: object = None) -> None:
+        super().__init__(path, anchor)
+        self.parts = tuple(parts)
+
+    @property
+    def literals(self) -> list[str]:
+        return [p for p in self.parts if isinstance(p, str) and p]
+
+    @property
+    def holes(self) -> list[Hole]:
+        return [p for p in self.parts if isinstance(p, Hole)]
+
+    def shape(self) -> list[str | None]:
+        """Literal pieces, with ``None`` for each hole (what template intersection reads)."""
+        return [None if isinstance(p, Hole) else p for p in self.parts]
+
+
+class Scalar(Node):
+    """A known value that is not a string: a number, a bool, null, or an object of a known type."""
+
+    __slots__ = ("value", "kind")
+
+    def __init__(self, value: object, path: str, anchor: object = None, kind: str | None = None) -> None:
+        super().__init__(path, anchor)
+        self.value = value
+        self.kind = kind or ("null" if value is None else type(value).__name__)
+
+
+class Mapping(Node):
+    """A dict. ``open`` says it may hold more keys than are known (``**spread``)."""
+
+    __slots__ = ()
+    open: bool = False
+
+    def keys(self) -> list[str]:
+        raise NotImplementedError
+
+    def get(self, key: str) -> Node | None:
+        raise NotImplementedError
+
+    def key_anchor(self, key: str) -> object:
+        """Where the key itself sits (findings about a key start there)."""
+        return self.anchor
+
+    def items(self) -> Iterator[tuple[str, Node]]:
+        for key in self.keys():
+            node = self.get(key)
+            if node is not None:
+                yield key, node
+
+
+class List(Node):
+    """A list or tuple. ``open`` says it may hold more items than are known (``*spread``)."""
+
+    __slots__ = ("items", "open")
+
+    def __init__(self, items: Sequence[Node], path: str, anchor: object = None, open: bool = False) -> None:
+        super().__init__(path, anchor)
+        self.items = tuple(items)
+        self.open = open
+
+
+def child_path(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+class JsonMapping(Mapping):
+    """A JSON object (or any Python dict), converted one key at a time on demand."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: dict[object, object], path: str) -> None:
+        super().__init__(path)
+        self._data = data
+
+    def keys(self) -> list[str]:
+        return [k for k in self._data if isinstance(k, str)]
+
+    def get(self, key: str) -> Node | None:
+        if key not in self._data:
+            return None
+        return from_json(self._data[key], child_path(self.path, key))
+
+    def key_anchor(self, key: str) -> object:
+        return child_path(self.path, key)
+
+
+def from_json(value: object, path: str = "") -> Node:
+    """Wrap a decoded JSON value (or the Python objects a client is about to serialise)."""
+    if isinstance(value, str):
+        return Text(value, path)
+    if isinstance(value, dict):
+        return JsonMapping(value, path)
+    if isinstance(value, (list, tuple)):
+        return List([from_json(v, f"{path}[{i}]") for i, v in enumerate(value)], path)
+    return Scalar(value, path)
