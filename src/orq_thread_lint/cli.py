@@ -27,7 +27,8 @@ def _codes(values: Sequence[str]) -> list[str]:
 def policy_options(func: F) -> F:
     """--config and rule selection, shared by every command that checks something."""
     for option in reversed([
-        click.option("--config", "config", type=click.Path(dir_okay=False), help="A pyproject.toml or orq-thread-lint.toml."),
+        click.option("--config", "config", type=click.Path(dir_okay=False),
+                     help="A pyproject.toml or orq-thread-lint.toml."),
         click.option("--select", multiple=True, help="Rule codes or prefixes to enable (replaces the config's)."),
         click.option("--ignore", multiple=True, help="Rule codes or prefixes to disable."),
         click.option("--extend-select", multiple=True, help="Rule codes or prefixes to enable in addition."),

@@ -20,6 +20,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .rules.catalog import RULES
+from .rules.engine import check_request as _check_request
+from .rules.engine import check_thread as _check_thread
 from .templates import TemplateError, TemplateSet, parse
 from .values import from_json
 from .violations import Violation
@@ -201,7 +204,8 @@ def _describe(error: Mapping[str, Any], source: str, table: str | None) -> str:
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
-            return tomllib.load(fh)
+            data: dict[str, Any] = tomllib.load(fh)
+            return data
     except OSError as exc:
         raise ConfigError(f"{path}: can't read: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
@@ -249,6 +253,8 @@ class Policy:
         self.tag_patterns = TemplateSet.compile(tags.patterns)
         self.vocabulary = frozenset(tags.vocabulary)
         self.enabled_codes = _resolve_selection(config.select + config.extend_select, config.ignore)
+        # Findings per known tag text (pure in the tag and this policy); see rules.thread.check_tag.
+        self.tag_verdicts: dict[str, tuple[tuple[str, str, str | None], ...]] = {}
 
     @cached_property
     def tags_allowed(self) -> TemplateSet:
@@ -325,15 +331,11 @@ class Policy:
 
     def check_thread(self, thread: object) -> list[Violation]:
         """Check one thread object (``{"id": ..., "tags": [...]}``)."""
-        from .rules.engine import check_thread
-
-        return check_thread(from_json(thread, "thread"), self)
+        return _check_thread(from_json(thread, "thread"), self)
 
     def check_request(self, body: object) -> list[Violation]:
         """Check a whole request body: where its thread sits, and the thread itself."""
-        from .rules.engine import check_request
-
-        return check_request(from_json(body, ""), self)
+        return _check_request(from_json(body, ""), self)
 
     def thread_id(self, name: str, **parts: object) -> str:
         """Build an id from the named ``thread-id.patterns`` template; bad parts raise ValueError."""
@@ -349,8 +351,6 @@ class Policy:
 
 
 def _resolve_selection(select: Iterable[str], ignore: Iterable[str]) -> frozenset[str]:
-    from .rules.catalog import RULES
-
     sel = ["OTL" if s == "ALL" else s for s in select]
     ign = ["OTL" if s == "ALL" else s for s in ignore]
     enabled = set()

@@ -246,7 +246,7 @@ class _NFA:
 class TemplateSet:
     """A set of templates matched together in one linear pass."""
 
-    __slots__ = ("templates", "_nfa", "_accept", "_alphabet", "_ids", "_sets", "_trans", "_raw")
+    __slots__ = ("_accept", "_alphabet", "_hit", "_ids", "_nfa", "_raw", "_sets", "_trans", "templates")
 
     def __init__(self, templates: Sequence[Template]) -> None:
         self.templates = tuple(templates)
@@ -267,6 +267,7 @@ class TemplateSet:
         self._ids: dict[frozenset[int], int] = {}
         self._sets: list[frozenset[int]] = []
         self._trans: list[dict[str, int]] = []
+        self._hit: list[int] = []  # per DFA state: the first template it accepts, or -1
         self._intern(frozenset())  # dead state is 0
         self._intern(nfa.closure([start]))  # start state is 1
 
@@ -288,6 +289,7 @@ class TemplateSet:
             found = self._ids[states] = len(self._sets)
             self._sets.append(states)
             self._trans.append({})
+            self._hit.append(min((self._accept[s] for s in states if s in self._accept), default=-1))
         return found
 
     def _step(self, dfa: int, ch: str) -> int:
@@ -303,15 +305,16 @@ class TemplateSet:
     def match(self, text: str) -> Template | None:
         """The first template (in configuration order) that matches the whole of ``text``."""
         dfa = 1
-        step = self._step
+        trans = self._trans
         for ch in text:
-            dfa = step(dfa, ch)
+            nxt = trans[dfa].get(ch)
+            dfa = self._step(dfa, ch) if nxt is None else nxt
             if not dfa:
                 break
         else:
-            hits = [self._accept[s] for s in self._sets[dfa] if s in self._accept]
-            if hits:
-                return self.templates[min(hits)]
+            hit = self._hit[dfa]
+            if hit >= 0:
+                return self.templates[hit]
         if self._raw and len(text) <= RAW_INPUT_LIMIT:
             for tpl in self._raw:
                 assert tpl.raw is not None

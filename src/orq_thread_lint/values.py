@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 
 
 class Node:
-    __slots__ = ("path", "anchor")
+    __slots__ = ("anchor", "path")
 
     def __init__(self, path: str, anchor: object = None) -> None:
         self.path = path
@@ -32,7 +32,8 @@ class Text(Node):
     __slots__ = ("value",)
 
     def __init__(self, value: str, path: str, anchor: object = None) -> None:
-        super().__init__(path, anchor)
+        self.path = path
+        self.anchor = anchor
         self.value = value
 
 
@@ -70,7 +71,7 @@ class Partial(Node):
 class Scalar(Node):
     """A known value that is not a string: a number, a bool, null, or an object of a known type."""
 
-    __slots__ = ("value", "kind")
+    __slots__ = ("kind", "value")
 
     def __init__(self, value: object, path: str, anchor: object = None, kind: str | None = None) -> None:
         super().__init__(path, anchor)
@@ -131,7 +132,7 @@ class JsonMapping(Mapping):
     def get(self, key: str) -> Node | None:
         if key not in self._data:
             return None
-        return from_json(self._data[key], child_path(self.path, key))
+        return from_json(self._data[key], f"{self.path}.{key}" if self.path else key)
 
     def key_anchor(self, key: str) -> object:
         return child_path(self.path, key)
@@ -144,5 +145,6 @@ def from_json(value: object, path: str = "") -> Node:
     if isinstance(value, dict):
         return JsonMapping(value, path)
     if isinstance(value, (list, tuple)):
-        return List([from_json(v, f"{path}[{i}]") for i, v in enumerate(value)], path)
+        return List([Text(v, f"{path}[{i}]") if isinstance(v, str) else from_json(v, f"{path}[{i}]")
+                     for i, v in enumerate(value)], path)
     return Scalar(value, path)

@@ -13,8 +13,9 @@ import re
 # by dots that the label class excludes, so the group can't backtrack.
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
 _PHONE = re.compile(r"(?<![\w+])\+[1-9]\d{7,14}(?!\d)|(?<!\w)\(\d{3}\) ?\d{3}-\d{4}(?!\d)")
-_CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d])")
-_IPV4 = re.compile(r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\d.])")
+_CARD = re.compile(r"(?<!\d)(?:\d{13,19}|\d{4}([ -])\d{4}\1\d{4}\1\d{1,7})(?!\d)")
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_IPV4 = re.compile(rf"(?<![\d.])(?:{_OCTET}\.){{3}}{_OCTET}(?![\d.])")
 _IPV6 = re.compile(r"(?<![0-9A-Fa-f:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![0-9A-Fa-f:])")
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 _KEY = re.compile(
@@ -23,6 +24,9 @@ _KEY = re.compile(
     r"|AKIA[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{35})"
 )
 _CARD_PREFIX = re.compile(r"4|5[1-5]|2[2-7]|3[47]|6(?:011|5|4[4-9])")
+
+
+_CARD_HINT = re.compile(r"\d{4}[ -]?\d{4}[ -]?\d{4}[ -]?\d")
 
 
 def _luhn(digits: str) -> bool:
@@ -35,8 +39,30 @@ def _luhn(digits: str) -> bool:
     return total % 10 == 0
 
 
+def _has_key(text: str) -> bool:
+    if len(text) < 15 or not ("k_" in text or "sk-" in text or "gh" in text or "xox" in text
+                              or "AKIA" in text or "AIza" in text):
+        return False
+    return _KEY.search(text) is not None
+
+
+def _has_card(text: str) -> bool:
+    if len(text) < 13 or not _CARD_HINT.search(text):
+        return False
+    for m in _CARD.finditer(text):
+        digits = m.group(0).replace(" ", "").replace("-", "")
+        if _CARD_PREFIX.match(digits) and _luhn(digits):
+            return True
+    return False
+
+
 def find_pii(text: str) -> str | None:
     """What kind of personal data or secret ``text`` holds, or None."""
+    if text.replace("-", "").replace("_", "").isalnum():
+        # Only letters, digits, '-' and '_': no e-mail, phone, IP or JWT can be in it.
+        if _has_key(text):
+            return "an API key"
+        return "a payment-card number" if _has_card(text) else None
     if "@" in text:
         for m in _EMAIL.finditer(text):
             tld = m.group(1).rsplit(".", 1)[1]
@@ -44,7 +70,7 @@ def find_pii(text: str) -> str | None:
                 return "an e-mail address"
     if "eyJ" in text and _JWT.search(text):
         return "a JWT-like token"
-    if _KEY.search(text):
+    if _has_key(text):
         return "an API key"
     if ("+" in text or "(" in text) and _PHONE.search(text):
         return "a phone number"
@@ -60,9 +86,4 @@ def find_pii(text: str) -> str | None:
                 except ValueError:
                     continue
                 return "an IP address"
-    if sum(ch.isdigit() for ch in text) >= 13:
-        for m in _CARD.finditer(text):
-            digits = re.sub(r"[ -]", "", m.group(0))
-            if 13 <= len(digits) <= 19 and _CARD_PREFIX.match(digits) and _luhn(digits):
-                return "a payment-card number"
-    return None
+    return "a payment-card number" if _has_card(text) else None

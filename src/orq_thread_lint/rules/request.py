@@ -59,7 +59,7 @@ def _scan_nested(container: Mapping, fields: frozenset[str] | None, emit: Emitte
     """OTL103 for a thread hidden inside another field (`metadata.thread_id`, `orq.identity.thread`)."""
     misplaced = False
     for field in container.keys():
-        if fields is not None and field not in fields or field == "thread":
+        if (fields is not None and field not in fields) or field == "thread":
             continue
         inner = container.get(field)
         if not isinstance(inner, Mapping):

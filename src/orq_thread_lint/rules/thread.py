@@ -30,15 +30,14 @@ _GENERIC_WORDS = (
     "thread-id", "session-id", "conversation-id", "chat-id", "user-id", "test-thread",
     "test-conversation", "test-session", "new-thread", "new-conversation", "default-thread",
 )
-_GENERIC = re.compile("(?:" + "|".join(re.escape(w) for w in _GENERIC_WORDS) + r")(?:-?\d{1,4})?")
-_SEPARATORS = str.maketrans({"_": "-", " ": "-", ".": "-"})
+_GENERIC = frozenset(_GENERIC_WORDS)
 _BAD_CHAR = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
 
 
 class Emitter:
     """Collects violations for the enabled rules."""
 
-    __slots__ = ("policy", "out")
+    __slots__ = ("out", "policy")
 
     def __init__(self, policy: Policy, out: list[Violation]) -> None:
         self.policy = policy
@@ -69,7 +68,9 @@ def show(node: Text | Partial) -> str:
 def is_generic(value: str, policy: Policy) -> bool:
     if len(value) <= 3 or value.isdigit():
         return True
-    if _GENERIC.fullmatch(value.lower().translate(_SEPARATORS)):
+    low = value.lower().replace("_", "-").replace(" ", "-").replace(".", "-")
+    stem = low.rstrip("0123456789")
+    if len(low) - len(stem) <= 4 and (stem in _GENERIC or (stem[:-1] in _GENERIC and stem[-1] == "-")):
         return True
     return bool(policy.generic) and len(value) <= policy.config.thread_id.max_length and policy.generic.matches(value)
 
@@ -107,7 +108,9 @@ def check_id(node: Node, emit: Emitter, thread_path: str) -> None:
                 emit("OTL005", f"thread id is {len(value)} characters long (thread-id.max-length is {max_len})", node)
             problem = _format_problem(value)
             if problem:
-                hint = "strip the surrounding whitespace" if value != value.strip() and not _format_problem(value.strip()) else None
+                stripped = value.strip()
+                clean = stripped != value and not _format_problem(stripped)
+                hint = "strip the surrounding whitespace" if clean else None
                 emit("OTL005", f"thread id {value!r} contains {problem}", node, suggestion=hint)
     elif emit.on("OTL005"):
         fixed = sum(len(p) for p in pieces)
@@ -116,13 +119,13 @@ def check_id(node: Node, emit: Emitter, thread_path: str) -> None:
         problem = next((p for p in map(_format_problem, pieces) if p), None)
         if problem:
             emit("OTL005", f"thread id {show(node)} contains {problem}", node)
-    pii = next((p for p in map(find_pii, pieces) if p), None)
+    pii = emit.on("OTL006") and next((p for p in map(find_pii, pieces) if p), None)
     if pii:
         emit("OTL006", f"thread id holds {pii}; ids are shown in dashboards and logs", node,
              suggestion="use an opaque id (a UUID or a database key)")
         return
     if isinstance(node, Text):
-        if is_generic(node.value, policy):
+        if emit.on("OTL003") and is_generic(node.value, policy):
             emit("OTL003", f"thread id {node.value!r} is generic; unrelated conversations will share it", node,
                  suggestion="build the id from the user and session, e.g. 'user-{user_id}-{session_id}'")
             return
@@ -145,8 +148,31 @@ def _closest_tag(value: str, policy: Policy) -> str | None:
     return close[0] if close else None
 
 
+_VERDICTS_MAX = 4096
+
+
 def check_tag(node: Node, emit: Emitter) -> None:
-    """OTL006, OTL010, OTL011 and OTL013 for one tag."""
+    """OTL006, OTL010, OTL011 and OTL013 for one tag.
+
+    A known tag's findings depend only on its text and the policy, and tags come from a small
+    vocabulary in practice, so they are computed once per policy and replayed."""
+    if isinstance(node, Text):
+        cache = emit.policy.tag_verdicts
+        verdict = cache.get(node.value)
+        if verdict is None:
+            found: list[Violation] = []
+            _check_tag(Text(node.value, ""), Emitter(emit.policy, found))
+            verdict = tuple((v.code, v.message, v.suggestion) for v in found)
+            if len(cache) >= _VERDICTS_MAX:
+                cache.clear()
+            cache[node.value] = verdict
+        for code, message, suggestion in verdict:
+            emit(code, message, node, suggestion=suggestion)
+        return
+    _check_tag(node, emit)
+
+
+def _check_tag(node: Node, emit: Emitter) -> None:
     if isinstance(node, Unknown):
         return
     if not isinstance(node, (Text, Partial)):
@@ -155,6 +181,9 @@ def check_tag(node: Node, emit: Emitter) -> None:
         return
     policy = emit.policy
     cfg = policy.config.tags
+    if isinstance(node, Text) and node.value in policy.vocabulary and len(node.value) <= cfg.max_length and (
+            node.value.isprintable() and " " not in node.value):
+        return  # a well-formed vocabulary word: nothing left to prove
     pieces = [node.value] if isinstance(node, Text) else node.literals
     if emit.on("OTL013"):
         if isinstance(node, Text) and not node.value:
@@ -166,7 +195,7 @@ def check_tag(node: Node, emit: Emitter) -> None:
                            f"(tags.max-length is {cfg.max_length})", node)
         if any(_BAD_CHAR.search(p) for p in pieces):
             emit("OTL013", f"tag {show(node)} contains whitespace or control characters", node)
-    pii = next((p for p in map(find_pii, pieces) if p), None)
+    pii = emit.on("OTL006") and next((p for p in map(find_pii, pieces) if p), None)
     if pii:
         emit("OTL006", f"tag holds {pii}; tags are shown in dashboards and logs", node)
         return
@@ -229,8 +258,9 @@ def check_thread_node(node: Node, emit: Emitter) -> None:
         if key in THREAD_FIELDS:
             continue
         low = key.lower()
-        close = "id" if low in _ID_ALIASES or low == "id" else (
-            (difflib.get_close_matches(low, THREAD_FIELDS, n=1, cutoff=0.6) or [None])[0])
+        matches = ["id"] if low in _ID_ALIASES or low == "id" else difflib.get_close_matches(
+            low, THREAD_FIELDS, n=1, cutoff=0.6)
+        close = matches[0] if matches else None
         if close and close not in node.keys():
             suggested.add(close)
         hint = f"; did you mean {close!r}?" if close else " (a thread has only 'id' and 'tags')"

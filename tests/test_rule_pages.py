@@ -1,0 +1,53 @@
+"""Every rule page's examples are test cases: the bad one raises exactly that code (at the marked
+line, for code), the good one nothing."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import RULES_DIR
+from orq_thread_lint.audit import validate
+from orq_thread_lint.pages import page
+from orq_thread_lint.policy import Policy
+from orq_thread_lint.rules.catalog import RULES
+from rule_pages import Example, examples
+
+EXAMPLES = examples(RULES_DIR)
+
+
+def _policy(ex: Example, tmp_path: Path) -> Policy:
+    cfg = tmp_path / "orq-thread-lint.toml"
+    cfg.write_text(ex.config, encoding="utf-8")
+    return Policy.from_file(cfg)
+
+
+def test_every_rule_has_a_page_with_both_kinds_of_example() -> None:
+    assert sorted(p.stem for p in RULES_DIR.glob("OTL*.md")) == sorted(RULES)
+    for code, rule in RULES.items():
+        text = (RULES_DIR / f"{code}.md").read_text(encoding="utf-8")
+        assert text.startswith(f"# {code} {rule.name}\n")
+        for heading in ("## What it does", "## Why is this bad?", "## Example", "## Use instead", "## Options"):
+            assert heading in text, (code, heading)
+        kinds = {(e.kind, e.bad) for e in EXAMPLES if e.code == code}
+        assert any(bad for _, bad in kinds) and any(not bad for _, bad in kinds), code
+        if "code" in rule.applies:
+            assert ("python", True) in kinds, f"{code} applies to code but has no bad python example"
+        if rule.applies - {"code"}:
+            assert any(k in ("json", "jsonl") for k, bad in kinds if bad), f"{code} has no bad request example"
+
+
+@pytest.mark.parametrize("ex", [e for e in EXAMPLES if e.kind != "python"], ids=str)
+def test_request_examples(ex: Example, tmp_path: Path) -> None:
+    data = tmp_path / f"example.{ex.kind}"
+    data.write_text(ex.text, encoding="utf-8")
+    codes = {f.code for f in validate([str(data)], _policy(ex, tmp_path))}
+    assert codes == ({ex.code} if ex.bad else set())
+
+
+def test_pages_ship_with_the_package() -> None:
+    for code in RULES:
+        text = page(code)
+        assert text is not None and re.match(rf"# {code} ", text)
