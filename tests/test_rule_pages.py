@@ -51,3 +51,18 @@ def test_pages_ship_with_the_package() -> None:
     for code in RULES:
         text = page(code)
         assert text is not None and re.match(rf"# {code} ", text)
+
+
+@pytest.mark.parametrize("ex", [e for e in EXAMPLES if e.kind == "python"], ids=str)
+def test_code_examples(ex: Example, tmp_path: Path) -> None:
+    from orq_thread_lint.static.run import check_paths
+
+    source = tmp_path / "example.py"
+    source.write_text(ex.text, encoding="utf-8")
+    found = {(f.row, f.code) for f in check_paths([str(source)], _policy(ex, tmp_path)).findings}
+    if ex.bad:
+        assert ex.expected_lines, "a bad code example marks its line with '# error: CODE'"
+        assert {code for _, code in ex.expected_lines} == {ex.code}
+        assert found == ex.expected_lines
+    else:
+        assert found == set()

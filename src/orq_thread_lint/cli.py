@@ -114,6 +114,28 @@ def validate(files: tuple[str, ...], scope_field: str | None, config: str | None
     sys.exit(emit_report(findings, fmt, output_file, exit_zero, statistics, quiet, files=len(files)))
 
 
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(allow_dash=True))
+@click.option("--fix", is_flag=True, help="Apply safe fixes.")
+@click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
+@click.option("--show-fixes", is_flag=True, help="List what --fix changed.")
+@click.option("--stdin-filename", help="The name of the file read from stdin (-).")
+@click.option("--force-exclude", is_flag=True, help="Apply exclusions to files named on the command line too.")
+@policy_options
+@output_options
+@handle_errors
+def check(paths: tuple[str, ...], fix: bool, diff: bool, show_fixes: bool, stdin_filename: str | None,
+          force_exclude: bool, config: str | None, select: tuple[str, ...], ignore: tuple[str, ...],
+          extend_select: tuple[str, ...], fmt: str, output_file: str | None, exit_zero: bool,
+          statistics: bool, quiet: bool) -> None:
+    """Lint Python code for thread mistakes (default: the current directory)."""
+    from .static.run import check_paths
+
+    policy = load_policy(config, select, ignore, extend_select)
+    run = check_paths(paths or (".",), policy, fix=fix or diff, force_exclude=force_exclude)
+    sys.exit(emit_report(run.findings, fmt, output_file, exit_zero, statistics, quiet, files=run.files))
+
+
 @main.command("rules")
 @click.option("--format", "--output-format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def list_rules(fmt: str) -> None:

@@ -95,6 +95,10 @@ class Mapping(Node):
         """Where the key itself sits (findings about a key start there)."""
         return self.anchor
 
+    def value_anchor(self, key: str) -> object:
+        """Where the expression of a key's value is written (it may resolve to a value elsewhere)."""
+        return self.key_anchor(key)
+
     def items(self) -> Iterator[tuple[str, Node]]:
         for key in self.keys():
             node = self.get(key)

@@ -87,7 +87,7 @@ def check_id(node: Node, emit: Emitter, thread_path: str) -> None:
     """OTL001-OTL006 for one thread id."""
     if isinstance(node, Unknown):
         return
-    if isinstance(node, Scalar) and node.value is None:
+    if isinstance(node, Scalar) and node.kind == "null":
         emit("OTL001", "thread id is null", node)
         return
     if not isinstance(node, (Text, Partial)):
@@ -248,7 +248,7 @@ def check_thread_node(node: Node, emit: Emitter) -> None:
     if isinstance(node, Unknown):
         return
     if not isinstance(node, Mapping):
-        what = "null" if isinstance(node, Scalar) and node.value is None else (
+        what = "null" if isinstance(node, Scalar) and node.kind == "null" else (
             "a string" if isinstance(node, (Text, Partial)) else "not an object")
         emit("OTL001", f"thread is {what}; it must be an object with an 'id'", node,
              suggestion='{"id": ...}' if isinstance(node, (Text, Partial)) else None)

@@ -1,0 +1,1 @@
+"""The static checker: Python source in, findings (and fixes) out."""
