@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO, TypeVar
@@ -17,7 +18,7 @@ from .report import Finding, Options, renderers
 from .rules.catalog import RULES
 
 F = TypeVar("F", bound=Callable[..., Any])
-FORMATS = ("text", "concise", "full", "json", "sarif", "github", "junit")
+FORMATS = ("text", "concise", "full", "json", "json-lines", "sarif", "github", "junit")
 
 
 def _codes(values: Sequence[str]) -> list[str]:
@@ -57,7 +58,7 @@ def load_policy(config: str | None, select: Sequence[str], ignore: Sequence[str]
 
 
 def emit_report(findings: list[Finding], fmt: str, output_file: str | None, exit_zero: bool,
-                statistics: bool, quiet: bool, **extra: Any) -> int:
+                statistics: bool, quiet: bool, to_stderr: bool = False, **extra: Any) -> int:
     findings = sorted(findings, key=Finding.sort_key)
     render = renderers().get(fmt)
     if render is None:
@@ -70,7 +71,8 @@ def emit_report(findings: list[Finding], fmt: str, output_file: str | None, exit
         with open(output_file, "w", encoding="utf-8", newline="\n") as out:
             write(out, False)
     else:
-        write(sys.stdout, fmt == "text" and sys.stdout.isatty())
+        stream = sys.stderr if to_stderr else sys.stdout
+        write(stream, fmt == "text" and stream.isatty() and "NO_COLOR" not in os.environ)
     return 0 if exit_zero or not findings else 1
 
 
@@ -128,12 +130,35 @@ def check(paths: tuple[str, ...], fix: bool, diff: bool, show_fixes: bool, stdin
           force_exclude: bool, config: str | None, select: tuple[str, ...], ignore: tuple[str, ...],
           extend_select: tuple[str, ...], fmt: str, output_file: str | None, exit_zero: bool,
           statistics: bool, quiet: bool) -> None:
-    """Lint Python code for thread mistakes (default: the current directory)."""
-    from .static.run import check_paths
+    """Lint Python code for thread mistakes (default: the current directory; - for stdin)."""
+    from .static.run import RunResult, check_paths, check_stdin
 
     policy = load_policy(config, select, ignore, extend_select)
-    run = check_paths(paths or (".",), policy, fix=fix or diff, force_exclude=force_exclude)
-    sys.exit(emit_report(run.findings, fmt, output_file, exit_zero, statistics, quiet, files=run.files))
+    if paths == ("-",):
+        run: RunResult = check_stdin(sys.stdin.buffer.read(), stdin_filename or "-", policy, fix=fix and not diff,
+                                     diff=diff)
+        if fix and not diff and run.source is not None:
+            sys.stdout.write(run.source)
+    else:
+        run = check_paths(paths or (".",), policy, fix=fix, diff=diff, force_exclude=force_exclude)
+    if diff:
+        sys.stdout.write("".join(run.diffs))
+        total = sum(run.fixed.values())
+        click.echo(f"Would fix {total} error{'s' if total != 1 else ''}." if total else "No errors would be fixed.",
+                   err=True)
+        sys.exit(1 if total else 0)
+    stream_report = paths == ("-",) and fix
+    code = emit_report(run.findings, fmt, output_file, exit_zero, statistics, quiet, files=run.files,
+                       fixed=sum(run.fixed.values()), to_stderr=stream_report)
+    if show_fixes and run.fixed_files:
+        from .rules.catalog import RULES as _RULES
+
+        click.echo(f"Fixed {sum(run.fixed.values())} errors:", err=stream_report)
+        for name, counts in sorted(run.fixed_files.items()):
+            click.echo(f"- {name}:", err=stream_report)
+            for c, n in sorted(counts.items()):
+                click.echo(f"    {n} \u00d7 {c} ({_RULES[c].name})", err=stream_report)
+    sys.exit(code)
 
 
 @main.command("rules")

@@ -65,10 +65,12 @@ class Options:
 
 
 def renderers() -> dict[str, Renderer]:
+    from . import github, junit, sarif, text
     from . import json as json_format
-    from . import text
 
-    return {"text": text.render, "concise": text.render, "full": text.render, "json": json_format.render}
+    return {"text": text.render, "concise": text.render, "full": text.render, "json": json_format.render,
+            "json-lines": json_format.render_lines, "sarif": sarif.render, "github": github.render,
+            "junit": junit.render}
 
 
 def statistics(findings: Sequence[Finding], out: TextIO) -> None:

@@ -41,3 +41,8 @@ def as_dict(f: Finding) -> dict[str, Any]:
 def render(findings: Sequence[Finding], out: TextIO, opts: Options) -> None:
     json.dump([as_dict(f) for f in findings], out, indent=2)
     out.write("\n")
+
+
+def render_lines(findings: Sequence[Finding], out: TextIO, opts: Options) -> None:
+    for f in findings:
+        out.write(json.dumps(as_dict(f)) + "\n")

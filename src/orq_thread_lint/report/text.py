@@ -21,14 +21,13 @@ def render(findings: Sequence[Finding], out: TextIO, opts: Options) -> None:
             where = paint(f"{f.filename}:{f.row}:{f.column}:", _BOLD)
             out.write(f"{where} {paint(f.code, _RED + _BOLD)} {mark}{f.violation.message}\n")
     fixable = sum(f.fixable for f in findings)
-    if findings:
-        noun = "error" if len(findings) == 1 else "errors"
-        fixed = f" ({opts.fixed} fixed, {len(findings)} remaining)" if opts.fixed else ""
-        out.write(f"Found {len(findings) + opts.fixed} {noun}.{fixed}\n" if opts.fixed
-                  else f"Found {len(findings)} {noun}.\n")
-        if fixable:
-            out.write(f"{paint('[*]', _CYAN)} {fixable} fixable with the `--fix` option.\n")
-    elif opts.fixed:
-        out.write(f"Found {opts.fixed} error{'s' if opts.fixed != 1 else ''} ({opts.fixed} fixed, 0 remaining).\n")
+    total = len(findings) + opts.fixed
+    noun = "error" if total == 1 else "errors"
+    if opts.fixed:
+        out.write(f"Found {total} {noun} ({opts.fixed} fixed, {len(findings)} remaining).\n")
+    elif findings:
+        out.write(f"Found {total} {noun}.\n")
     elif not opts.quiet:
         out.write("All checks passed!\n")
+    if fixable:
+        out.write(f"{paint('[*]', _CYAN)} {fixable} fixable with the `--fix` option.\n")

@@ -111,8 +111,8 @@ def check_request_node(body: Node, emit: Emitter, *, header: Node | None = None,
         check_thread_node(item.node, emit)
     if header is not None:
         check_id(header, emit, HEADER)
-    if require_thread and not found and header is None and not misplaced and not body.open and not (
-            isinstance(orq, Mapping) and orq.open):
+    orq_unknown = orq is not None and (not isinstance(orq, Mapping) or orq.open)
+    if require_thread and not found and header is None and not misplaced and not body.open and not orq_unknown:
         emit("OTL101", "request carries no thread; it won't be grouped with the rest of its conversation",
              body, path="", suggestion="extra_body={'orq': {'thread': {'id': ..., 'tags': [...]}}}")
     return found

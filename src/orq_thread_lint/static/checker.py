@@ -7,6 +7,7 @@ import io
 import re
 import tokenize
 import warnings
+from collections import Counter
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -16,6 +17,7 @@ from ..report import Finding
 from ..rules.catalog import RULES
 from ..rules.thread import Emitter
 from ..violations import Violation
+from .fixes import fix_text, single_fix
 from .noqa import SKIP_FILE, suppressed
 from .resolve import Anchor, FileContext
 from .segments import Segment, merge, plan, prefilter
@@ -41,8 +43,9 @@ def gate(policy: Policy) -> re.Pattern[bytes]:
 class FileResult:
     filename: str
     findings: list[Finding] = field(default_factory=list)
-    fixed: int = 0
-    source: str | None = None  # the (fixed) text, when fixes were applied
+    fixed: Counter[str] = field(default_factory=Counter)
+    original: str | None = None  # the text before fixes, when fixing
+    source: str | None = None  # the text after fixes, when fixing
     encoding: str = "utf-8"
 
 
@@ -114,7 +117,8 @@ def place(parsed: Parsed, filename: str, ignored: frozenset[str]) -> list[Findin
         line = parsed.lines[row - 1] if row <= len(parsed.lines) else ""
         if suppressed(line, v.code):
             continue
-        findings.append(Finding(filename, row, col, v, end_row, end_col))
+        fix = single_fix(v) if RULES[v.code].fixable else None
+        findings.append(Finding(filename, row, col, v, end_row, end_col, fix))
     return findings
 
 
@@ -131,8 +135,7 @@ def check_bytes(data: bytes, filename: str, policy: Policy, ignored: frozenset[s
         return result
     result.encoding = encoding
     if fix:
-        from .fixes import fix_text
-
+        result.original = text
         text, result.fixed = fix_text(text, encoding, filename, policy, ignored)
         result.source = text
     parsed = analyse(text, encoding, filename, policy)

@@ -139,9 +139,7 @@ class FunctionScope(Scope):
             elif isinstance(node, (cst.Global, cst.Nonlocal)):
                 for item in node.names:
                     self.bind(item.name.value, "other")
-            elif isinstance(node, cst.NamedExpr):
-                self.bind_target(node.target)
-            elif isinstance(node, cst.Del):
+            elif isinstance(node, (cst.NamedExpr, cst.Del)):
                 self.bind_target(node.target)
             elif isinstance(node, (cst.MatchAs, cst.MatchStar)) and node.name is not None:
                 self.bind(node.name.value, "other")
@@ -157,7 +155,7 @@ class ClassScope(Scope):
             for sub in _walk(stmt):
                 if isinstance(sub, (cst.FunctionDef, cst.ClassDef)):
                     self.bind(sub.name.value, "other")
-                elif isinstance(sub, cst.AssignTarget) or isinstance(sub, (cst.AnnAssign, cst.AugAssign)):
+                elif isinstance(sub, (cst.AssignTarget, cst.AnnAssign, cst.AugAssign)):
                     self.bind_target(sub.target)
 
 
@@ -445,7 +443,7 @@ def _unescape(text: str, quote: str, raw: bool) -> str:
 class CstMapping(Mapping):
     """A dict in code: literal keys with their expressions, resolved when read."""
 
-    __slots__ = ("entries", "resolvers", "open")
+    __slots__ = ("entries", "open", "resolvers")
 
     def __init__(self, path: str, anchor: Anchor | None) -> None:
         super().__init__(path, anchor)
@@ -486,9 +484,7 @@ class CstMapping(Mapping):
             for key, (key_anchor, value) in other.entries.items():
                 self.put(key, key_anchor, value, other.resolvers[key])
             self.open |= other.open
-        elif isinstance(other, Mapping):
-            self.open = True
-        elif not (isinstance(other, Scalar) and other.value is None and other.kind == "null"):
+        elif isinstance(other, Mapping) or not (isinstance(other, Scalar) and other.kind == "null"):
             self.open = True
 
     @classmethod

@@ -189,7 +189,7 @@ class Plan:
 
 
 def _start(node: ast.stmt) -> int:
-    decorators = getattr(node, "decorator_list", None) or []
+    decorators: list[ast.expr] = getattr(node, "decorator_list", None) or []
     return min([node.lineno, *(d.lineno for d in decorators)])
 
 
@@ -210,7 +210,7 @@ def plan(tree: ast.Module, targets: Sequence[str]) -> Plan | None:
             return bool(ends_with(dotted, ORQ_SDK_CALLS)) and any(k.arg == "thread" for k in node.keywords)
         if isinstance(node, ast.Dict):
             return any(isinstance(k, ast.Constant) and k.value == "orq" and isinstance(v, ast.Dict)
-                       for k, v in zip(node.keys, node.values))
+                       for k, v in zip(node.keys, node.values, strict=False))
         return False
 
     def walk(node: ast.AST, span: tuple[int, int] | None) -> None:

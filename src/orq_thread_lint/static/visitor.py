@@ -96,7 +96,7 @@ class _Collector(cst.CSTVisitor):
     def _leave_comp(self, node: cst.CSTNode) -> None:
         self.stack.pop()
 
-    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _comp  # type: ignore[assignment]
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _comp
     leave_ListComp = leave_SetComp = leave_DictComp = leave_GeneratorExp = _leave_comp  # type: ignore[assignment]
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -104,10 +104,10 @@ class _Collector(cst.CSTVisitor):
         if dotted is None:
             return
         keywords = {a.keyword.value for a in node.args if a.keyword is not None}
-        if ends_with(dotted, self.targets):
-            self.sites.append(Site("target", node, dotted, self._resolver()))
-        elif ends_with(dotted, ORQ_SDK_CALLS) and "thread" in keywords:
+        if ends_with(dotted, ORQ_SDK_CALLS) and "thread" in keywords:
             self.sites.append(Site("sdk", node, dotted, self._resolver()))
+        elif ends_with(dotted, self.targets):
+            self.sites.append(Site("target", node, dotted, self._resolver()))
         elif "orq" in keywords:
             kind = "payload" if dotted == "dict" else "orq-keyword"
             self.sites.append(Site(kind, node, dotted, self._resolver()))
@@ -187,8 +187,8 @@ def _target(site: Site, emit: Emitter, handled: set[int]) -> None:
     if extra_headers is not None:
         headers = resolver.value(extra_headers, "extra_headers")
         if isinstance(headers, Mapping):
-            key = next((k for k in headers.keys() if k.lower() == HEADER.lower()), None)
-            header = headers.get(key) if key else None
+            name = next((k for k in headers.keys() if k.lower() == HEADER.lower()), None)
+            header = headers.get(name) if name else None
             if header is None and headers.open:
                 body.open = True  # the header may be among the unknown entries
         else:
