@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from itertools import accumulate
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,18 +28,22 @@ def _spec(patterns: Iterable[str]) -> pathspec.GitIgnoreSpec:
 
 @lru_cache(maxsize=4096)
 def _gitignore(folder: Path) -> pathspec.GitIgnoreSpec | None:
-    path = folder / ".gitignore"
-    try:
-        return _spec(path.read_text(encoding="utf-8", errors="replace").splitlines())
-    except OSError:
-        return None
+    lines = _lines(folder)
+    return _spec(lines) if lines else None
 
 
 class Selector:
+    """Ruff's way: a pattern without a slash matches an entry's name at any depth; one with a
+    slash matches its path from the project root (or from the ``.gitignore`` that holds it).
+    Entries are judged as the walk reaches them, so a path named on the command line is walked
+    even when it lies inside an excluded folder (``.venv/lib/.../site-packages``)."""
+
     def __init__(self, policy: Policy) -> None:
         cfg = policy.config
         self.root = policy.root.resolve()
-        self.exclude = _spec([*DEFAULT_EXCLUDE, *cfg.exclude, *cfg.extend_exclude])
+        patterns = [*DEFAULT_EXCLUDE, *cfg.exclude, *cfg.extend_exclude]
+        self.by_name = _spec(p for p in patterns if "/" not in p.rstrip("/"))
+        self.by_path = _spec(p for p in patterns if "/" in p.rstrip("/"))
         self.gitignore = cfg.respect_gitignore
         self.per_file = [(_spec([pattern]), frozenset(codes)) for pattern, codes in cfg.per_file_ignores.items()]
 
@@ -48,19 +53,20 @@ class Selector:
         except ValueError:
             return path.as_posix()
 
-    def excluded(self, path: Path, is_dir: bool) -> bool:
-        rel = self._relative(path) + ("/" if is_dir else "")
-        if self.exclude.match_file(rel) or self.exclude.match_file(path.name + ("/" if is_dir else "")):
-            return True
-        if self.gitignore:
-            for folder in _ancestors(path.resolve().parent):
-                spec = _gitignore(folder)
-                if spec is None:
-                    continue
-                sub = path.resolve().relative_to(folder).as_posix() + ("/" if is_dir else "")
-                if spec.match_file(sub):
-                    return True
-        return False
+    def excluded(self, path: Path) -> bool:
+        """Whether a file named on the command line is excluded (``--force-exclude``): it, or a
+        folder on its way down from the project root, matches."""
+        full = path.resolve()
+        try:
+            chain = [self.root / p for p in accumulate(full.relative_to(self.root).parts, lambda a, b: f"{a}/{b}")]
+        except ValueError:
+            chain = [full]
+        outer = self._outer(chain[0].parent) if self.gitignore else []
+        return any(self._skip(p, p != full, outer, []) for p in chain)
+
+    def _outer(self, folder: Path) -> list[tuple[Path, pathspec.GitIgnoreSpec]]:
+        """``.gitignore`` files above a walk: only their name patterns apply to what is below."""
+        return [(parent, _name_spec(parent)) for parent in _ancestors(folder.resolve()) if _lines(parent)]
 
     def ignored_codes(self, path: Path) -> frozenset[str]:
         rel = self._relative(path)
@@ -77,24 +83,60 @@ class Selector:
             path = Path(raw)
             if path.is_dir():
                 yield from self._walk(path)
-            elif not (force_exclude and self.excluded(path, False)):
+            elif not (force_exclude and self.excluded(path)):
                 yield path
 
     def _walk(self, top: Path) -> Iterator[Path]:
-        stack = [top]
+        outer = self._outer(top.resolve().parent) if self.gitignore else []
+        stack: list[tuple[Path, list[tuple[Path, pathspec.GitIgnoreSpec]]]] = [(top, [])]
         while stack:
-            folder = stack.pop()
+            folder, local = stack.pop()
+            if self.gitignore:
+                spec = _gitignore(folder.resolve())
+                if spec is not None:
+                    local = [*local, (folder.resolve(), spec)]
             try:
                 entries = sorted(os.scandir(folder), key=lambda e: e.name, reverse=True)
             except OSError:
                 continue
             for entry in entries:
                 path = Path(entry.path)
-                if entry.is_dir(follow_symlinks=False):
-                    if not self.excluded(path, True):
-                        stack.append(path)
-                elif entry.name.endswith(SUFFIXES) and not self.excluded(path, False):
+                is_dir = entry.is_dir(follow_symlinks=False)
+                if not is_dir and not entry.name.endswith(SUFFIXES):
+                    continue
+                if self._skip(path, is_dir, outer, local):
+                    continue
+                if is_dir:
+                    stack.append((path, local))
+                else:
                     yield path
+
+    def _skip(self, path: Path, is_dir: bool, outer: Sequence[tuple[Path, pathspec.GitIgnoreSpec]],
+              local: Sequence[tuple[Path, pathspec.GitIgnoreSpec]]) -> bool:
+        slash = "/" if is_dir else ""
+        if self.by_name.match_file(path.name + slash) or (
+                self.by_path.patterns and self.by_path.match_file(self._relative(path) + slash)):
+            return True
+        for _, spec in outer:
+            if spec.match_file(path.name + slash):
+                return True
+        for folder, spec in local:
+            if spec.match_file(path.resolve().relative_to(folder).as_posix() + slash):
+                return True
+        return False
+
+
+@lru_cache(maxsize=4096)
+def _lines(folder: Path) -> tuple[str, ...]:
+    try:
+        return tuple((folder / ".gitignore").read_text(encoding="utf-8", errors="replace").splitlines())
+    except OSError:
+        return ()
+
+
+@lru_cache(maxsize=4096)
+def _name_spec(folder: Path) -> pathspec.GitIgnoreSpec:
+    return _spec(p for p in _lines(folder) if "/" not in p.rstrip("/"))
 
 
 @lru_cache(maxsize=4096)
