@@ -18,3 +18,11 @@ def cli_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     return env
+
+
+@pytest.fixture
+def router():  # type: ignore[no-untyped-def]
+    from router import Router
+
+    with Router() as r:
+        yield r

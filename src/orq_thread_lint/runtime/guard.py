@@ -1,0 +1,251 @@
+"""The runtime guard: the policy applied to every request an openai client prepares.
+
+The guard hooks ``_prepare_options``, the step the SDK runs for every request (every method,
+``with_options`` copies, raw and streaming responses, sync and async, each retry) before any
+byte is sent; openai's own Azure client overrides the same step. An exception raised there
+propagates unchanged and is never retried. Method wrappers would miss ``.parse`` and lose
+themselves on ``with_options``; a transport hook would see bytes only and can't raise safely.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import logging
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from ..policy import Policy
+from ..rules.engine import locate_and_check
+from ..rules.overlap import overlap, request_scope, thread_id_of
+from ..rules.request import HEADER
+from ..values import Text, from_json
+from ..violations import Violation
+from .repair import repair_body
+from .scope import current_scope
+from .stores import Store, StoreError, open_store, store_key
+
+log = logging.getLogger("orq_thread_lint")
+
+THREADED_PATHS = ("/chat/completions", "/responses", "/completions")
+MODES = ("enforce", "warn", "repair", "off", "collect")
+C = TypeVar("C")
+Bind = tuple[str, str, str]
+
+
+class ThreadPolicyError(Exception):
+    """A request broke the thread policy; nothing was sent. ``.violations`` lists why."""
+
+    def __init__(self, violations: Sequence[Violation]) -> None:
+        self.violations = list(violations)
+        codes = ", ".join(dict.fromkeys(v.code for v in self.violations))
+        details = "; ".join(str(v) for v in self.violations)
+        super().__init__(f"orq thread policy violated ({codes}): {details}")
+
+
+class ThreadStoreError(ThreadPolicyError):
+    """The uniqueness store failed and ``on-store-error = "closed"``."""
+
+
+class OrqThreadWarning(UserWarning):
+    """A request broke the thread policy and was sent anyway (``mode = "warn"``)."""
+
+
+class Guard:
+    """The check every guarded client runs; shared by the client and all its copies."""
+
+    def __init__(self, policy: Policy, mode: str, store: Store, scope: Callable[[], object] | None = None,
+                 sink: list[Violation] | None = None) -> None:
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES[:4])}")
+        self.policy = policy
+        self.mode = mode
+        self.store = store
+        self.scope = scope
+        self.sink = sink
+        cfg = policy.config.runtime
+        self.uniqueness = cfg.uniqueness
+        self.ttl_ms = cfg.ttl_seconds * 1000
+        self.closed = cfg.on_store_error == "closed"
+
+    # What to check -----------------------------------------------------------------------------
+    def _body(self, options: Any) -> dict[str, Any] | None:
+        if str(options.method).lower() != "post" or not str(options.url).endswith(THREADED_PATHS):
+            return None
+        data = options.json_data if isinstance(options.json_data, dict) else {}
+        extra = options.extra_json if isinstance(options.extra_json, dict) else {}
+        if not extra:
+            return data
+        merged = {**data, **extra}
+        return {k: v for k, v in merged.items() if not _is_omit(v)}
+
+    def _header(self, options: Any) -> str | None:
+        headers = options.headers if isinstance(options.headers, dict) else {}
+        for key, value in headers.items():
+            if isinstance(key, str) and key.lower() == HEADER.lower() and isinstance(value, str):
+                return value
+        return None
+
+    def _scope(self, body_node: Any) -> str | None:
+        value = current_scope()
+        if value is None and self.scope is not None:
+            value = self.scope()
+        if value is None:
+            return request_scope(body_node)
+        return str(value)
+
+    def _evaluate(self, body: dict[str, Any], header: str | None) -> tuple[list[Violation], list[Bind]]:
+        """Value violations, and the bindings uniqueness asks for: (thread id, owner, path)."""
+        node = from_json(body)
+        head = Text(header, f"headers.{HEADER}") if header is not None else None
+        violations, found = locate_and_check(node, self.policy, header=head)
+        if self.uniqueness == "off" or not self.policy.enabled("OTL007"):
+            return violations, []
+        ids: dict[str, str] = {}
+        for f in found:
+            tid = thread_id_of(f.node)
+            if tid:
+                ids.setdefault(tid, f"{f.path}.id")
+        if header:
+            ids.setdefault(header, f"headers.{HEADER}")
+        owner = self._scope(node) if self.uniqueness == "scope" else ""
+        if owner is None:
+            return violations, []  # no scope: nothing to compare
+        return violations, [(tid, owner, path) for tid, path in ids.items()]
+
+    # Modes ---------------------------------------------------------------------------------------
+    def _conclude(self, options: Any, body: dict[str, Any], violations: list[Violation]) -> Any:
+        if not violations:
+            return options
+        if self.mode == "collect":
+            if self.sink is not None:
+                self.sink.extend(violations)
+            return options
+        if self.mode == "warn":
+            for v in violations:
+                log.warning("orq-thread-lint: %s %s at %s", v.code, v.name, v.path or "the request")
+                log.debug("orq-thread-lint: %s", v)
+            warnings.warn(OrqThreadWarning(str(ThreadPolicyError(violations))), stacklevel=6)
+            return options
+        raise ThreadPolicyError(violations)
+
+    def _prepare(self, options: Any) -> tuple[dict[str, Any], list[Violation], list[Bind], Any] | None:
+        if self.mode == "off":
+            return None
+        body = self._body(options)
+        if body is None:
+            return None
+        header = self._header(options)
+        violations, binds = self._evaluate(body, header)
+        if self.mode == "repair" and violations:
+            fixed = repair_body(body, self.policy)
+            if fixed is not None:
+                options = _with_body(options, fixed)
+                body = fixed
+                violations, binds = self._evaluate(body, header)
+        if self.uniqueness == "single-use":
+            # Retries of one call share its idempotency key; a second call has another.
+            key = getattr(options, "idempotency_key", None)
+            binds = [(tid, key, path) for tid, _, path in binds] if key else []
+        return body, violations, binds, options
+
+    def _uniqueness_failed(self, exc: StoreError) -> None:
+        if self.closed:
+            raise ThreadStoreError([_store_violation(exc)]) from exc
+        log.warning("orq-thread-lint: uniqueness store failed, request sent unchecked: %s", exc)
+        warnings.warn(OrqThreadWarning(f"uniqueness store failed; request sent unchecked: {exc}"), stacklevel=6)
+
+    def check_options(self, options: Any) -> Any:
+        prepared = self._prepare(options)
+        if prepared is None:
+            return options
+        body, violations, binds, options = prepared
+        if violations and self.mode in ("enforce", "repair"):
+            raise ThreadPolicyError(violations)
+        try:
+            for tid, owner, path in binds:
+                if self.store.bind(store_key(tid), owner, self.ttl_ms) != owner:
+                    violations.append(overlap(path))
+        except StoreError as exc:
+            self._uniqueness_failed(exc)
+        return self._conclude(options, body, violations)
+
+    async def acheck_options(self, options: Any) -> Any:
+        prepared = self._prepare(options)
+        if prepared is None:
+            return options
+        body, violations, binds, options = prepared
+        if violations and self.mode in ("enforce", "repair"):
+            raise ThreadPolicyError(violations)
+        try:
+            for tid, owner, path in binds:
+                if await self.store.abind(store_key(tid), owner, self.ttl_ms) != owner:
+                    violations.append(overlap(path))
+        except StoreError as exc:
+            self._uniqueness_failed(exc)
+        return self._conclude(options, body, violations)
+
+
+def _store_violation(exc: StoreError) -> Violation:
+    v = overlap("")
+    return Violation(v.code, v.name, f"uniqueness could not be checked ({exc}); on-store-error is 'closed'",
+                     "", v.severity)
+
+
+def _is_omit(value: object) -> bool:
+    return type(value).__name__ == "Omit"
+
+
+def _with_body(options: Any, body: dict[str, Any]) -> Any:
+    """The options with a repaired body (and no separate extra_json, which the body now holds)."""
+    repaired = options.model_copy() if hasattr(options, "model_copy") else copy.copy(options)
+    repaired.json_data = body
+    repaired.extra_json = None
+    return repaired
+
+
+def _guarded_class(base: type, guard: Guard) -> type:
+    """A subclass of the client's class whose ``_prepare_options`` runs the guard.
+
+    One subclass per guard: copies made by ``with_options`` are built from ``self.__class__`` and
+    so share it."""
+    original = base._prepare_options  # type: ignore[attr-defined]
+    if inspect.iscoroutinefunction(original):
+        async def _prepare_options(self: Any, options: Any) -> Any:
+            options = await super(cls, self)._prepare_options(options)
+            return await guard.acheck_options(options)
+    else:
+        def _prepare_options(self: Any, options: Any) -> Any:  # type: ignore[misc]
+            options = super(cls, self)._prepare_options(options)
+            return guard.check_options(options)
+    cls = type(base.__name__, (base,), {
+        "_prepare_options": _prepare_options,
+        "_orq_thread_guard": guard,
+        "__module__": base.__module__,
+        "__qualname__": base.__qualname__,
+    })
+    return cls
+
+
+def guard(client: C, policy: Policy | None = None, *, mode: str | None = None, store: str | Store | None = None,
+          scope: Callable[[], object] | None = None) -> C:
+    """A guarded copy of an openai client (``OpenAI``, ``AsyncOpenAI`` or their Azure variants).
+
+    The copy is still an instance of the client's class, shares its HTTP client, and leaves the
+    original untouched. ``mode`` and ``store`` default to the policy's ``[runtime]`` table;
+    ``scope`` is an optional callable returning the current scope (a user or session id).
+    """
+    policy = policy if policy is not None else Policy.load()
+    cfg = policy.config.runtime
+    chosen = store if store is not None else cfg.store
+    backend = chosen if isinstance(chosen, Store) else open_store(
+        chosen, timeout_ms=cfg.store_timeout_ms, capacity=cfg.memory_capacity)
+    g = Guard(policy, mode or cfg.mode, backend, scope)
+    base = type(client)
+    existing = getattr(base, "_orq_thread_guard", None)
+    if existing is not None:
+        base = base.__mro__[1]  # re-guarding replaces the old guard instead of stacking two
+    fresh = client.with_options()  # type: ignore[attr-defined]
+    fresh.__class__ = _guarded_class(base, g)
+    return fresh  # type: ignore[no-any-return]

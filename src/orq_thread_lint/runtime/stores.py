@@ -1,0 +1,176 @@
+"""Where thread ids are bound to their first owner (a scope, or one request): memory, SQLite, Redis.
+
+``bind(key, owner, ttl_ms)`` binds ``key`` to ``owner`` unless it is already bound (and not
+expired), and returns the owner the key has after the call. It is one atomic step in every store,
+so two processes (or machines, with Redis) racing for a key agree on one winner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import sqlite3
+import threading
+import time
+from collections import OrderedDict
+from typing import Any
+
+NAMESPACE = "orq-thread-lint:thread:"
+
+
+class StoreError(Exception):
+    """The store could not answer (down, unreachable, timed out)."""
+
+
+def store_key(thread_id: str) -> str:
+    """Namespaced, and hashed so the store holds no thread ids in the clear."""
+    return NAMESPACE + hashlib.sha256(thread_id.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+
+
+class Store:
+    url = "memory"
+
+    def bind(self, key: str, owner: str, ttl_ms: int) -> str:
+        raise NotImplementedError
+
+    async def abind(self, key: str, owner: str, ttl_ms: int) -> str:
+        return await asyncio.to_thread(self.bind, key, owner, ttl_ms)
+
+    def close(self) -> None:
+        """Release connections (optional)."""
+
+
+class MemoryStore(Store):
+    """One process: an LRU of bindings with expiry, safe across threads."""
+
+    def __init__(self, capacity: int = 100_000) -> None:
+        self.capacity = capacity
+        self._data: OrderedDict[str, tuple[str, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def bind(self, key: str, owner: str, ttl_ms: int) -> str:
+        now = time.monotonic()
+        with self._lock:
+            found = self._data.get(key)
+            if found is not None and found[1] > now:
+                self._data.move_to_end(key)
+                return found[0]
+            self._data[key] = (owner, now + ttl_ms / 1000)
+            self._data.move_to_end(key)
+            while len(self._data) > self.capacity:
+                self._data.popitem(last=False)
+            return owner
+
+    async def abind(self, key: str, owner: str, ttl_ms: int) -> str:
+        return self.bind(key, owner, ttl_ms)  # never blocks for long: no thread hop
+
+
+_BIND = """
+INSERT INTO bindings(key, owner, expires) VALUES (?1, ?2, ?3 + ?4)
+ON CONFLICT(key) DO UPDATE SET
+    owner = CASE WHEN bindings.expires <= ?3 THEN excluded.owner ELSE bindings.owner END,
+    expires = CASE WHEN bindings.expires <= ?3 THEN excluded.expires ELSE bindings.expires END
+RETURNING owner
+"""
+
+
+class SqliteStore(Store):
+    """Several processes on one machine share a SQLite file (WAL); a bind is one statement."""
+
+    def __init__(self, path: str, timeout_ms: int = 50) -> None:
+        self.path = path
+        self.url = f"sqlite:///{path}"
+        self.timeout = timeout_ms / 1000
+        self._local = threading.local()
+        try:
+            conn = self._conn()
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("CREATE TABLE IF NOT EXISTS bindings (key TEXT PRIMARY KEY, owner TEXT NOT NULL, "
+                         "expires INTEGER NOT NULL)")
+        except sqlite3.Error as exc:
+            raise StoreError(f"sqlite store {path!r}: {exc}") from exc
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
+            self._local.conn = conn
+        return conn
+
+    def bind(self, key: str, owner: str, ttl_ms: int) -> str:
+        now = int(time.time() * 1000)
+        try:
+            row = self._conn().execute(_BIND, (key, owner, now, ttl_ms)).fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(f"sqlite store: {exc}") from exc
+        return str(row[0])
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+
+class RedisStore(Store):
+    """Several machines: ``SET key owner NX GET PX ttl``, one round trip, atomic (Redis >= 7)."""
+
+    def __init__(self, url: str, timeout_ms: int = 50) -> None:
+        try:
+            import redis
+            import redis.asyncio
+        except ImportError as exc:  # pragma: no cover - depends on the extra
+            raise StoreError("the redis store needs the extra: pip install 'orq-thread-lint[redis]'") from exc
+        self.url = url
+        timeout = timeout_ms / 1000
+        options: dict[str, Any] = {"socket_timeout": timeout, "socket_connect_timeout": timeout,
+                                   "retry_on_timeout": False}
+        self._errors = (redis.RedisError, OSError)
+        self._sync = redis.Redis.from_url(url, **options)
+        self._async_options = options
+        self._async: dict[int, Any] = {}  # one asyncio client per event loop
+
+    def bind(self, key: str, owner: str, ttl_ms: int) -> str:
+        try:
+            previous = self._sync.set(key, owner, nx=True, get=True, px=ttl_ms)
+        except self._errors as exc:
+            raise StoreError(f"redis store: {exc}") from exc
+        return owner if previous is None else _text(previous)
+
+    async def abind(self, key: str, owner: str, ttl_ms: int) -> str:
+        import redis.asyncio
+
+        loop = id(asyncio.get_running_loop())
+        client = self._async.get(loop)
+        if client is None:
+            # A blocking pool: many concurrent tasks wait (up to the timeout) for a connection
+            # instead of failing with "Too many connections".
+            pool = redis.asyncio.BlockingConnectionPool.from_url(
+                self.url, max_connections=64, timeout=self._async_options["socket_timeout"], **self._async_options)
+            client = self._async[loop] = redis.asyncio.Redis(connection_pool=pool)
+        try:
+            previous = await client.set(key, owner, nx=True, get=True, px=ttl_ms)
+        except self._errors as exc:
+            raise StoreError(f"redis store: {exc}") from exc
+        return owner if previous is None else _text(previous)
+
+    def close(self) -> None:
+        self._sync.close()
+
+
+def _text(value: object) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def open_store(url: str, *, timeout_ms: int = 50, capacity: int = 100_000) -> Store:
+    """A store from its URL: ``memory``, ``sqlite:///path``, ``redis://host:port/db``."""
+    if url == "memory":
+        return MemoryStore(capacity)
+    if url.startswith("sqlite:///"):
+        return SqliteStore(url[len("sqlite:///"):], timeout_ms)
+    if url.startswith(("redis://", "rediss://")):
+        return RedisStore(url, timeout_ms)
+    raise ValueError(f"unknown store {url!r}: use 'memory', 'sqlite:///path' or 'redis://host:port/db'")

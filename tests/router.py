@@ -1,0 +1,90 @@
+"""A loopback HTTP server that imitates orq's router closely enough for the openai SDK:
+JSON replies, SSE streams, and a scripted 500 before a 200. It records every body it received."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+def _completion(model: str) -> dict[str, Any]:
+    return {"id": "chatcmpl-1", "object": "chat.completion", "created": int(time.time()), "model": model,
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": "{\"answer\": 42}"}}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+
+
+def _response(model: str) -> dict[str, Any]:
+    return {"id": "resp_1", "object": "response", "created_at": int(time.time()), "model": model, "status": "completed",
+            "output": [{"type": "message", "id": "msg_1", "role": "assistant", "status": "completed",
+                        "content": [{"type": "output_text", "text": "{\"answer\": 42}", "annotations": []}]}],
+            "parallel_tool_calls": True, "tool_choice": "auto", "tools": []}
+
+
+class Router:
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+        self.fail_next = 0
+        router = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length", 0))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                router.received.append(body)
+                router.headers.append({k.lower(): v for k, v in self.headers.items()})
+                if router.fail_next:
+                    router.fail_next -= 1
+                    self._send(500, {"error": {"message": "boom", "type": "server_error"}})
+                    return
+                model = body.get("model", "m")
+                if self.path.endswith("/embeddings"):
+                    self._send(200, {"object": "list", "model": model, "usage": {"prompt_tokens": 1, "total_tokens": 1},
+                                     "data": [{"object": "embedding", "index": 0, "embedding": [0.1]}]})
+                elif self.path.endswith("/responses"):
+                    self._send(200, _response(model))
+                elif self.path.endswith("/completions") and not self.path.endswith("/chat/completions"):
+                    self._send(200, {"id": "cmpl-1", "object": "text_completion", "created": 1, "model": model,
+                                     "choices": [{"index": 0, "text": "hi", "finish_reason": "stop", "logprobs": None}]})
+                elif body.get("stream"):
+                    self._stream(model)
+                else:
+                    self._send(200, _completion(model))
+
+            def _send(self, status: int, payload: dict[str, Any]) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _stream(self, model: str) -> None:
+                self.send_response(200)
+                self.send_header("content-type", "text/event-stream")
+                self.end_headers()
+                for text in ("Hel", "lo"):
+                    chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": model,
+                             "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}]}
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v3/router"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Router:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
