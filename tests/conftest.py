@@ -26,3 +26,6 @@ def router():  # type: ignore[no-untyped-def]
 
     with Router() as r:
         yield r
+
+
+pytest_plugins = ["pytester"]

@@ -10,10 +10,10 @@ import openai
 import pytest
 from openai import AsyncOpenAI, OpenAI
 from pydantic import BaseModel
-from router import Router
 
 from orq_thread_lint import OrqThreadWarning, Policy, ThreadPolicyError, guard, thread_scope
 from orq_thread_lint.runtime.stores import MemoryStore
+from router import Router
 
 MAJOR = int(openai.__version__.split(".")[0])
 GOOD = {"orq": {"thread": {"id": "user-42-9f1c", "tags": ["support"]}}}

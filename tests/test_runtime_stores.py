@@ -15,10 +15,18 @@ from pathlib import Path
 
 import pytest
 from openai import OpenAI
-from router import Router
 
 from orq_thread_lint import OrqThreadWarning, Policy, ThreadPolicyError, ThreadStoreError, guard, thread_scope
-from orq_thread_lint.runtime.stores import MemoryStore, RedisStore, SqliteStore, Store, StoreError, open_store, store_key
+from orq_thread_lint.runtime.stores import (
+    MemoryStore,
+    RedisStore,
+    SqliteStore,
+    Store,
+    StoreError,
+    open_store,
+    store_key,
+)
+from router import Router
 
 REDIS_URL = "redis://127.0.0.1:6379/13"
 GOOD = {"orq": {"thread": {"id": "user-42-9f1c"}}}
@@ -101,7 +109,7 @@ def test_threads_contend_and_exactly_one_scope_wins(store: Store) -> None:
                 owner = store.bind(store_key(f"contested-{i % 50}"), f"scope-{n}", 60_000)
                 if i < 50:
                     winners[f"{i}:{owner}"] += 1
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]

@@ -253,7 +253,8 @@ class Policy:
         self.tag_patterns = TemplateSet.compile(tags.patterns)
         self.vocabulary = frozenset(tags.vocabulary)
         self.enabled_codes = _resolve_selection(config.select + config.extend_select, config.ignore)
-        # Findings per known tag text (pure in the tag and this policy); see rules.thread.check_tag.
+        # Findings per known id and tag text (pure in the text and this policy); see rules.thread.
+        self.id_verdicts: dict[str, tuple[tuple[str, str, str | None], ...]] = {}
         self.tag_verdicts: dict[str, tuple[tuple[str, str, str | None], ...]] = {}
 
     @cached_property

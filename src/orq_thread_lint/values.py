@@ -122,21 +122,29 @@ def child_path(path: str, key: str) -> str:
 
 
 class JsonMapping(Mapping):
-    """A JSON object (or any Python dict), converted one key at a time on demand."""
+    """A JSON object (or any Python dict), converted one key at a time on demand (and once)."""
 
-    __slots__ = ("_data",)
+    __slots__ = ("_data", "_keys", "_nodes")
 
     def __init__(self, data: dict[object, object], path: str) -> None:
-        super().__init__(path)
+        self.path = path
+        self.anchor = None
         self._data = data
+        self._nodes: dict[str, Node] = {}
+        self._keys: list[str] | None = None
 
     def keys(self) -> list[str]:
-        return [k for k in self._data if isinstance(k, str)]
+        if self._keys is None:
+            self._keys = [k for k in self._data if isinstance(k, str)]
+        return self._keys
 
     def get(self, key: str) -> Node | None:
-        if key not in self._data:
-            return None
-        return from_json(self._data[key], f"{self.path}.{key}" if self.path else key)
+        node = self._nodes.get(key)
+        if node is None:
+            if key not in self._data:
+                return None
+            node = self._nodes[key] = from_json(self._data[key], f"{self.path}.{key}" if self.path else key)
+        return node
 
     def key_anchor(self, key: str) -> object:
         return child_path(self.path, key)

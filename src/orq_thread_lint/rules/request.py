@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..values import Mapping, Node, Text
 from .thread import Emitter, check_id, check_thread_node
@@ -31,6 +32,7 @@ class Found:
     path: str
 
 
+@lru_cache(maxsize=4096)
 def _near_miss(key: str) -> bool:
     if key == "thread" or key in ORQ_FIELDS or key in FLAT_THREAD_KEYS:
         return False
@@ -110,7 +112,7 @@ def check_request_node(body: Node, emit: Emitter, *, header: Node | None = None,
     for item in found:
         check_thread_node(item.node, emit)
     if header is not None:
-        check_id(header, emit, HEADER)
+        check_id(header, emit)
     orq_unknown = orq is not None and (not isinstance(orq, Mapping) or orq.open)
     if require_thread and not found and header is None and not misplaced and not body.open and not orq_unknown:
         emit("OTL101", "request carries no thread; it won't be grouped with the rest of its conversation",

@@ -31,6 +31,7 @@ _GENERIC_WORDS = (
     "test-conversation", "test-session", "new-thread", "new-conversation", "default-thread",
 )
 _GENERIC = frozenset(_GENERIC_WORDS)
+_VERDICTS_MAX = 8192
 _BAD_CHAR = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
 
 
@@ -83,8 +84,28 @@ def _format_problem(text: str) -> str | None:
     return "non-ASCII characters"
 
 
-def check_id(node: Node, emit: Emitter, thread_path: str) -> None:
-    """OTL001-OTL006 for one thread id."""
+def check_id(node: Node, emit: Emitter) -> None:
+    """OTL001-OTL006 for one thread id.
+
+    A known id's findings depend only on its text and the policy; a conversation sends the same
+    id with every turn, so they are computed once per policy and replayed (bounded)."""
+    if isinstance(node, Text):
+        cache = emit.policy.id_verdicts
+        verdict = cache.get(node.value)
+        if verdict is None:
+            found: list[Violation] = []
+            _check_id(Text(node.value, ""), Emitter(emit.policy, found))
+            verdict = tuple((v.code, v.message, v.suggestion) for v in found)
+            if len(cache) >= _VERDICTS_MAX:
+                cache.clear()
+            cache[node.value] = verdict
+        for code, message, suggestion in verdict:
+            emit(code, message, node, suggestion=suggestion)
+        return
+    _check_id(node, emit)
+
+
+def _check_id(node: Node, emit: Emitter) -> None:
     if isinstance(node, Unknown):
         return
     if isinstance(node, Scalar) and node.kind == "null":
@@ -146,9 +167,6 @@ def _closest_tag(value: str, policy: Policy) -> str | None:
         close = difflib.get_close_matches(value.lower(), [c.lower() for c in choices], n=1, cutoff=0.6)
         close = [c for c in choices if c.lower() in close][:1]
     return close[0] if close else None
-
-
-_VERDICTS_MAX = 4096
 
 
 def check_tag(node: Node, emit: Emitter) -> None:
@@ -271,5 +289,5 @@ def check_thread_node(node: Node, emit: Emitter) -> None:
         if not node.open and "id" not in suggested:
             emit("OTL001", "thread has no id", node, path=f"{node.path}.id")
     else:
-        check_id(ident, emit, node.path)
+        check_id(ident, emit)
     check_tags(node.get("tags"), emit, node, suggested)

@@ -24,7 +24,7 @@ from ..values import Text, from_json
 from ..violations import Violation
 from .repair import repair_body
 from .scope import current_scope
-from .stores import Store, StoreError, open_store, store_key
+from .stores import Store, StoreError, open_store
 
 log = logging.getLogger("orq_thread_lint")
 
@@ -88,7 +88,7 @@ class Guard:
         return None
 
     def _scope(self, body_node: Any) -> str | None:
-        value = current_scope()
+        value: object = current_scope()
         if value is None and self.scope is not None:
             value = self.scope()
         if value is None:
@@ -165,7 +165,7 @@ class Guard:
             raise ThreadPolicyError(violations)
         try:
             for tid, owner, path in binds:
-                if self.store.bind(store_key(tid), owner, self.ttl_ms) != owner:
+                if self.store.bind(self.store.key(tid), owner, self.ttl_ms) != owner:
                     violations.append(overlap(path))
         except StoreError as exc:
             self._uniqueness_failed(exc)
@@ -180,7 +180,7 @@ class Guard:
             raise ThreadPolicyError(violations)
         try:
             for tid, owner, path in binds:
-                if await self.store.abind(store_key(tid), owner, self.ttl_ms) != owner:
+                if await self.store.abind(self.store.key(tid), owner, self.ttl_ms) != owner:
                     violations.append(overlap(path))
         except StoreError as exc:
             self._uniqueness_failed(exc)
@@ -210,22 +210,21 @@ def _guarded_class(base: type, guard: Guard) -> type:
 
     One subclass per guard: copies made by ``with_options`` are built from ``self.__class__`` and
     so share it."""
-    original = base._prepare_options  # type: ignore[attr-defined]
+    original: Any = base._prepare_options  # type: ignore[attr-defined]
     if inspect.iscoroutinefunction(original):
         async def _prepare_options(self: Any, options: Any) -> Any:
-            options = await super(cls, self)._prepare_options(options)
+            options = await original(self, options)  # the client's own step first (Azure has one)
             return await guard.acheck_options(options)
     else:
         def _prepare_options(self: Any, options: Any) -> Any:  # type: ignore[misc]
-            options = super(cls, self)._prepare_options(options)
+            options = original(self, options)  # the client's own step first (Azure has one)
             return guard.check_options(options)
-    cls = type(base.__name__, (base,), {
+    return type(base.__name__, (base,), {
         "_prepare_options": _prepare_options,
         "_orq_thread_guard": guard,
         "__module__": base.__module__,
         "__qualname__": base.__qualname__,
     })
-    return cls
 
 
 def guard(client: C, policy: Policy | None = None, *, mode: str | None = None, store: str | Store | None = None,

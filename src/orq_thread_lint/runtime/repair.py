@@ -48,7 +48,7 @@ def repair_body(body: dict[str, Any], policy: Policy) -> dict[str, Any] | None:
     if "thread" in out:
         out["thread"] = _repair_thread(out["thread"])
     placement = policy.config.thread_placement
-    if placement == "orq" and "thread" in out and (orq is None or isinstance(orq, dict) and "thread" not in orq):
+    if placement == "orq" and "thread" in out and (orq is None or (isinstance(orq, dict) and "thread" not in orq)):
         out["orq"] = {**(orq or {}), "thread": out.pop("thread")}
     elif placement == "top-level" and isinstance(orq, dict) and "thread" in orq and "thread" not in out:
         rest = {k: v for k, v in orq.items() if k != "thread"}

@@ -30,6 +30,10 @@ def store_key(thread_id: str) -> str:
 class Store:
     url = "memory"
 
+    def key(self, thread_id: str) -> str:
+        """The store's key for a thread id (shared stores namespace and hash it)."""
+        return store_key(thread_id)
+
     def bind(self, key: str, owner: str, ttl_ms: int) -> str:
         raise NotImplementedError
 
@@ -50,6 +54,9 @@ class MemoryStore(Store):
 
     def __len__(self) -> int:
         return len(self._data)
+
+    def key(self, thread_id: str) -> str:
+        return thread_id  # in-process only: nothing to namespace or hide
 
     def bind(self, key: str, owner: str, ttl_ms: int) -> str:
         now = time.monotonic()

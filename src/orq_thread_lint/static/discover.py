@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import os
-from itertools import accumulate
 from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
+from itertools import accumulate
 from pathlib import Path
 
 import pathspec
@@ -120,10 +120,7 @@ class Selector:
         for _, spec in outer:
             if spec.match_file(path.name + slash):
                 return True
-        for folder, spec in local:
-            if spec.match_file(path.resolve().relative_to(folder).as_posix() + slash):
-                return True
-        return False
+        return any(spec.match_file(path.resolve().relative_to(folder).as_posix() + slash) for folder, spec in local)
 
 
 @lru_cache(maxsize=4096)

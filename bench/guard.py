@@ -1,0 +1,101 @@
+"""Benchmark the runtime guard.
+
+    python bench/guard.py
+
+1. Guarded vs unguarded ``chat.completions.create`` against the same in-process transport
+   (no network), alternating, median per call and the ratio (target <= 1.05).
+2. The guard's whole check with the memory store (policy, scope, uniqueness bind), median per
+   request (target <= 15 us).
+3. The Redis bind round trip on loopback, if a server answers at 127.0.0.1:6379.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from typing import Any
+
+import openai
+
+from orq_thread_lint import Policy, guard, thread_scope
+from orq_thread_lint.runtime.guard import Guard
+from orq_thread_lint.runtime.stores import MemoryStore, StoreError, open_store, store_key
+
+try:
+    import httpx2 as httpx  # openai 3.x
+except ImportError:  # openai 1.x and 2.x
+    import httpx  # type: ignore[no-redef]
+
+REPLY = json.dumps({"id": "c", "object": "chat.completion", "created": 1, "model": "m",
+                    "choices": [{"index": 0, "finish_reason": "stop",
+                                 "message": {"role": "assistant", "content": "hi"}}],
+                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}).encode()
+POLICY = Policy.from_dict({"thread-id": {"patterns": ["user-{user_id}-{session_id}"]},
+                           "tags": {"vocabulary": ["support", "billing"]}})
+MSG = [{"role": "user", "content": "Summarise my last three invoices, please."}]
+
+
+def _client() -> Any:
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, content=REPLY,
+                                                                   headers={"content-type": "application/json"}))
+    return openai.OpenAI(base_url="http://router.invalid/v3/router", api_key="k", max_retries=0,
+                         http_client=httpx.Client(transport=transport))
+
+
+def per_call(fn: Any, n: int) -> float:
+    start = time.perf_counter()
+    for i in range(n):
+        fn(i)
+    return (time.perf_counter() - start) / n * 1e6
+
+
+def main() -> None:
+    plain = _client()
+    guarded = guard(_client(), POLICY, store=MemoryStore(), mode="enforce")
+
+    def call(client: Any, turns: int) -> Any:
+        def send(i: int) -> None:
+            n = i // turns  # `turns` requests per conversation share its thread id
+            with thread_scope(f"u{n}"):
+                client.chat.completions.create(model="m", messages=MSG, extra_body={
+                    "orq": {"thread": {"id": f"user-{n}-9f1c", "tags": ["support"]}}})
+        return send
+
+    for label, turns in (("conversations of 10 turns", 10), ("a new thread id on every call", 1)):
+        for _ in range(2):  # warm up both
+            per_call(call(plain, turns), 200)
+            per_call(call(guarded, turns), 200)
+        a, b = [], []
+        for _ in range(15):
+            a.append(per_call(call(plain, turns), 300))
+            b.append(per_call(call(guarded, turns), 300))
+        ratios = [g / p for g, p in zip(b, a, strict=True)]
+        print(f"openai {openai.__version__}, {label}: create unguarded median {statistics.median(a):.1f} us, "
+              f"guarded {statistics.median(b):.1f} us, ratio median {statistics.median(ratios):.3f} "
+              f"(15 alternating rounds of 300 calls)")
+
+    g = Guard(POLICY, "enforce", MemoryStore())
+    options = openai._models.FinalRequestOptions.construct(
+        method="post", url="/chat/completions", json_data={"model": "m", "messages": MSG}, extra_json=None)
+
+    def check(i: int) -> None:
+        options.extra_json = {"orq": {"thread": {"id": f"user-{i}-9f1c", "tags": ["support"]}}}
+        with thread_scope("alice"):
+            g.check_options(options)
+
+    runs = [per_call(check, 5000) for _ in range(9)]
+    print(f"guard check with the memory store: median {statistics.median(runs):.2f} us per request")
+
+    try:
+        store = open_store("redis://127.0.0.1:6379/14", timeout_ms=200)
+        store.bind(store_key("warm"), "x", 1000)
+    except StoreError as exc:
+        print(f"redis: not measured ({exc})")
+        return
+    runs = [per_call(lambda i: store.bind(store_key(f"bench-{i}"), "alice", 5000), 2000) for _ in range(7)]
+    print(f"redis bind round trip on loopback: median {statistics.median(runs):.1f} us")
+
+
+if __name__ == "__main__":
+    main()
