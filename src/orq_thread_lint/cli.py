@@ -123,11 +123,15 @@ def validate(files: tuple[str, ...], scope_field: str | None, config: str | None
 @click.option("--show-fixes", is_flag=True, help="List what --fix changed.")
 @click.option("--stdin-filename", help="The name of the file read from stdin (-).")
 @click.option("--force-exclude", is_flag=True, help="Apply exclusions to files named on the command line too.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: the machine's cores).")
+@click.option("-n", "--no-cache", is_flag=True, help="Don't read or write the results cache.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), help="Where the cache lives (default: "
+              ".orq-thread-lint-cache at the project root).")
 @policy_options
 @output_options
 @handle_errors
 def check(paths: tuple[str, ...], fix: bool, diff: bool, show_fixes: bool, stdin_filename: str | None,
-          force_exclude: bool, config: str | None, select: tuple[str, ...], ignore: tuple[str, ...],
+          force_exclude: bool, jobs: int | None, no_cache: bool, cache_dir: str | None, config: str | None, select: tuple[str, ...], ignore: tuple[str, ...],
           extend_select: tuple[str, ...], fmt: str, output_file: str | None, exit_zero: bool,
           statistics: bool, quiet: bool) -> None:
     """Lint Python code for thread mistakes (default: the current directory; - for stdin)."""
@@ -140,7 +144,10 @@ def check(paths: tuple[str, ...], fix: bool, diff: bool, show_fixes: bool, stdin
         if fix and not diff and run.source is not None:
             sys.stdout.write(run.source)
     else:
-        run = check_paths(paths or (".",), policy, fix=fix, diff=diff, force_exclude=force_exclude)
+        cache_dir = cache_dir or os.environ.get("ORQ_THREAD_LINT_CACHE_DIR")
+        use_cache = not no_cache and os.environ.get("ORQ_THREAD_LINT_NO_CACHE") is None
+        run = check_paths(paths or (".",), policy, fix=fix, diff=diff, force_exclude=force_exclude, jobs=jobs,
+                          cache_dir=cache_dir, use_cache=use_cache)
     if diff:
         sys.stdout.write("".join(run.diffs))
         total = sum(run.fixed.values())

@@ -1,12 +1,20 @@
 """Which files to check: walk the paths, skip ruff's default excludes, ``exclude`` and
-``extend-exclude`` from the config (gitignore-style globs) and what ``.gitignore`` files ignore."""
+``extend-exclude`` from the config (gitignore-style globs) and what ``.gitignore`` files ignore.
+
+Ruff's semantics: a pattern without a slash matches an entry's name at any depth; one with a
+slash matches its path from the project root (or from the ``.gitignore`` that holds it). Entries
+are judged as the walk reaches them, so a path named on the command line is walked even when it
+lies inside an excluded folder (``.venv/lib/.../site-packages``). The walk works on strings and
+answers name patterns with a set or a regex; pathspec handles only what needs it.
+"""
 
 from __future__ import annotations
 
+import fnmatch
 import os
-from collections.abc import Iterable, Iterator, Sequence
+import re
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
-from itertools import accumulate
 from pathlib import Path
 
 import pathspec
@@ -20,56 +28,123 @@ DEFAULT_EXCLUDE = (
     "venv", ".orq-thread-lint-cache",
 )
 SUFFIXES = (".py", ".pyi")
+_GLOB = re.compile(r"[*?\[]")
 
 
 def _spec(patterns: Iterable[str]) -> pathspec.GitIgnoreSpec:
     return pathspec.GitIgnoreSpec.from_lines(patterns)
 
 
+class NameMatcher:
+    """Gitignore patterns that have no slash, matched against one entry name."""
+
+    def __init__(self, patterns: Iterable[str]) -> None:
+        lines = [p.strip() for p in patterns if p.strip() and not p.lstrip().startswith("#")]
+        self.fallback = _spec(lines) if any(p.startswith("!") or "\\" in p for p in lines) else None
+        self.names: set[str] = set()
+        self.dir_names: set[str] = set()
+        globs, dir_globs = [], []
+        for line in lines:
+            dir_only = line.endswith("/")
+            name = line.rstrip("/")
+            if _GLOB.search(name):
+                (dir_globs if dir_only else globs).append(fnmatch.translate(name))
+            else:
+                (self.dir_names if dir_only else self.names).add(name)
+        self.glob = re.compile("|".join(globs)) if globs else None
+        self.dir_glob = re.compile("|".join(dir_globs)) if dir_globs else None
+
+    def __bool__(self) -> bool:
+        return bool(self.fallback or self.names or self.dir_names or self.glob or self.dir_glob)
+
+    def match(self, name: str, is_dir: bool) -> bool:
+        if self.fallback is not None:
+            return self.fallback.match_file(name + ("/" if is_dir else ""))
+        if name in self.names or (self.glob is not None and self.glob.match(name)):
+            return True
+        return is_dir and (name in self.dir_names or (self.dir_glob is not None and self.dir_glob.match(name) is not None))
+
+
+def _split(lines: Iterable[str]) -> tuple[list[str], list[str]]:
+    names, paths = [], []
+    for line in lines:
+        (paths if "/" in line.strip().rstrip("/") else names).append(line)
+    return names, paths
+
+
 @lru_cache(maxsize=4096)
-def _gitignore(folder: Path) -> pathspec.GitIgnoreSpec | None:
-    lines = _lines(folder)
-    return _spec(lines) if lines else None
+def _ignore_file(folder: str) -> tuple[NameMatcher, pathspec.GitIgnoreSpec | None] | None:
+    """A folder's ``.gitignore``: its name patterns, and a spec for the patterns with a slash."""
+    try:
+        with open(os.path.join(folder, ".gitignore"), encoding="utf-8", errors="replace") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return None
+    names, paths = _split(lines)
+    return NameMatcher(names), (_spec(paths) if paths else None)
+
+
+Rules = tuple[tuple[str, NameMatcher, "pathspec.GitIgnoreSpec | None"], ...]
 
 
 class Selector:
-    """Ruff's way: a pattern without a slash matches an entry's name at any depth; one with a
-    slash matches its path from the project root (or from the ``.gitignore`` that holds it).
-    Entries are judged as the walk reaches them, so a path named on the command line is walked
-    even when it lies inside an excluded folder (``.venv/lib/.../site-packages``)."""
-
     def __init__(self, policy: Policy) -> None:
         cfg = policy.config
-        self.root = policy.root.resolve()
-        patterns = [*DEFAULT_EXCLUDE, *cfg.exclude, *cfg.extend_exclude]
-        self.by_name = _spec(p for p in patterns if "/" not in p.rstrip("/"))
-        self.by_path = _spec(p for p in patterns if "/" in p.rstrip("/"))
+        self.root = str(policy.root.resolve())
+        names, paths = _split([*DEFAULT_EXCLUDE, *cfg.exclude, *cfg.extend_exclude])
+        self.by_name = NameMatcher(names)
+        self.by_path = _spec(paths) if paths else None
         self.gitignore = cfg.respect_gitignore
         self.per_file = [(_spec([pattern]), frozenset(codes)) for pattern, codes in cfg.per_file_ignores.items()]
 
-    def _relative(self, path: Path) -> str:
-        try:
-            return path.resolve().relative_to(self.root).as_posix()
-        except ValueError:
-            return path.as_posix()
+    def _relative(self, path: str) -> str:
+        full = os.path.abspath(path)
+        if full == self.root or full.startswith(self.root + os.sep):
+            return full[len(self.root) + 1 :].replace(os.sep, "/")
+        return path.replace(os.sep, "/")
+
+    def _skip(self, path: str, name: str, is_dir: bool, rules: Rules) -> bool:
+        if self.by_name.match(name, is_dir):
+            return True
+        slash = "/" if is_dir else ""
+        if self.by_path is not None and self.by_path.match_file(self._relative(path) + slash):
+            return True
+        for folder, names, paths in rules:
+            if names.match(name, is_dir):
+                return True
+            if paths is not None and folder and path.startswith(folder + os.sep) and paths.match_file(
+                    path[len(folder) + 1 :].replace(os.sep, "/") + slash):
+                return True
+        return False
+
+    def _outer(self, folder: str) -> Rules:
+        """``.gitignore`` files above a walk, up to the repository root: only their name
+        patterns apply below (a walk never looks at its own ancestors)."""
+        out = []
+        for parent in _ancestors(os.path.abspath(folder)):
+            found = _ignore_file(parent)
+            if found is not None:
+                out.append(("", found[0], None))
+        return tuple(out)
 
     def excluded(self, path: Path) -> bool:
         """Whether a file named on the command line is excluded (``--force-exclude``): it, or a
         folder on its way down from the project root, matches."""
-        full = path.resolve()
-        try:
-            chain = [self.root / p for p in accumulate(full.relative_to(self.root).parts, lambda a, b: f"{a}/{b}")]
-        except ValueError:
-            chain = [full]
-        outer = self._outer(chain[0].parent) if self.gitignore else []
-        return any(self._skip(p, p != full, outer, []) for p in chain)
-
-    def _outer(self, folder: Path) -> list[tuple[Path, pathspec.GitIgnoreSpec]]:
-        """``.gitignore`` files above a walk: only their name patterns apply to what is below."""
-        return [(parent, _name_spec(parent)) for parent in _ancestors(folder.resolve()) if _lines(parent)]
+        full = os.path.abspath(path)
+        rel = self._relative(full)
+        parts = rel.split("/") if not os.path.isabs(rel) else [os.path.basename(full)]
+        rules = self._outer(self.root) if self.gitignore else ()
+        current = self.root if not os.path.isabs(rel) else os.path.dirname(full)
+        for i, part in enumerate(parts):
+            current = os.path.join(current, part)
+            if self._skip(current, part, i < len(parts) - 1, rules):
+                return True
+        return False
 
     def ignored_codes(self, path: Path) -> frozenset[str]:
-        rel = self._relative(path)
+        if not self.per_file:
+            return frozenset()
+        rel = self._relative(str(path))
         out: frozenset[str] = frozenset()
         for spec, codes in self.per_file:
             if spec.match_file(rel) or spec.match_file(path.name):
@@ -80,70 +155,48 @@ class Selector:
         """Python files under ``paths``; files named explicitly are checked unless
         ``force_exclude`` (what pre-commit hooks pass) and excluded."""
         for raw in paths:
-            path = Path(raw)
-            if path.is_dir():
-                yield from self._walk(path)
-            elif not (force_exclude and self.excluded(path)):
-                yield path
+            if os.path.isdir(raw):
+                yield from self._walk(raw)
+            elif not (force_exclude and self.excluded(Path(raw))):
+                yield Path(raw)
 
-    def _walk(self, top: Path) -> Iterator[Path]:
-        outer = self._outer(top.resolve().parent) if self.gitignore else []
-        stack: list[tuple[Path, list[tuple[Path, pathspec.GitIgnoreSpec]]]] = [(top, [])]
+    def _walk(self, top: str) -> Iterator[Path]:
+        top = os.path.normpath(top)
+        outer = self._outer(os.path.dirname(os.path.abspath(top))) if self.gitignore else ()
+        stack: list[tuple[str, Rules]] = [(top, outer)]
         while stack:
-            folder, local = stack.pop()
+            folder, rules = stack.pop()
             if self.gitignore:
-                spec = _gitignore(folder.resolve())
-                if spec is not None:
-                    local = [*local, (folder.resolve(), spec)]
+                found = _ignore_file(folder)
+                if found is not None:
+                    rules = (*rules, (folder, found[0], found[1]))
             try:
-                entries = sorted(os.scandir(folder), key=lambda e: e.name, reverse=True)
+                with os.scandir(folder) as it:
+                    entries = sorted(it, key=lambda e: e.name, reverse=True)
             except OSError:
                 continue
             for entry in entries:
-                path = Path(entry.path)
                 is_dir = entry.is_dir(follow_symlinks=False)
                 if not is_dir and not entry.name.endswith(SUFFIXES):
                     continue
-                if self._skip(path, is_dir, outer, local):
+                if self._skip(entry.path, entry.name, is_dir, rules):
                     continue
                 if is_dir:
-                    stack.append((path, local))
+                    stack.append((entry.path, rules))
                 else:
-                    yield path
-
-    def _skip(self, path: Path, is_dir: bool, outer: Sequence[tuple[Path, pathspec.GitIgnoreSpec]],
-              local: Sequence[tuple[Path, pathspec.GitIgnoreSpec]]) -> bool:
-        slash = "/" if is_dir else ""
-        if self.by_name.match_file(path.name + slash) or (
-                self.by_path.patterns and self.by_path.match_file(self._relative(path) + slash)):
-            return True
-        for _, spec in outer:
-            if spec.match_file(path.name + slash):
-                return True
-        return any(spec.match_file(path.resolve().relative_to(folder).as_posix() + slash) for folder, spec in local)
+                    yield Path(entry.path)
 
 
 @lru_cache(maxsize=4096)
-def _lines(folder: Path) -> tuple[str, ...]:
-    try:
-        return tuple((folder / ".gitignore").read_text(encoding="utf-8", errors="replace").splitlines())
-    except OSError:
-        return ()
-
-
-@lru_cache(maxsize=4096)
-def _name_spec(folder: Path) -> pathspec.GitIgnoreSpec:
-    return _spec(p for p in _lines(folder) if "/" not in p.rstrip("/"))
-
-
-@lru_cache(maxsize=4096)
-def _ancestors(folder: Path) -> tuple[Path, ...]:
+def _ancestors(folder: str) -> tuple[str, ...]:
     """The folder and its parents up to the repository root (the one holding ``.git``)."""
     out = []
-    for parent in (folder, *folder.parents):
-        out.append(parent)
-        if (parent / ".git").exists():
-            break
-    else:
-        return (folder,)
-    return tuple(reversed(out))
+    current = folder
+    while True:
+        out.append(current)
+        if os.path.exists(os.path.join(current, ".git")):
+            return tuple(reversed(out))
+        parent = os.path.dirname(current)
+        if parent == current:
+            return (folder,)
+        current = parent

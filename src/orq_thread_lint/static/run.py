@@ -1,18 +1,26 @@
-"""Check many files: discovery, per-file work, fixes written back, results in order."""
+"""Check many files: discovery, the cache, parallel workers, fixes written back, results in order."""
 
 from __future__ import annotations
 
 import difflib
+import multiprocessing
+import os
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..policy import Policy
 from ..report import Finding
+from .cache import DEFAULT_DIR, Cache, digest
 from .checker import FileResult, _invalid, check_bytes
 from .discover import Selector
 from .fixes import write_atomically
+
+# Below this many files to parse, starting workers costs more than it saves.
+_PARALLEL_MIN = 48
+_CHUNK = 24
 
 
 @dataclass
@@ -23,26 +31,105 @@ class RunResult:
     fixed_files: dict[str, Counter[str]] = field(default_factory=dict)
     diffs: list[str] = field(default_factory=list)
     source: str | None = None  # stdin with --fix: the fixed text
+    cached: int = 0
 
 
-def check_one(path: Path, policy: Policy, selector: Selector, *, fix: bool) -> FileResult:
+@dataclass(frozen=True, slots=True)
+class Item:
+    path: str
+    ignored: frozenset[str]
+    known: str | None  # the content digest the cache holds for this path
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    path: str
+    result: FileResult | None  # None: the content is what the cache already holds
+    digest: str | None
+
+
+_WORKER_POLICY: list[Policy] = []
+
+
+def _init(policy: Policy) -> None:
+    _WORKER_POLICY[:] = [policy]
+
+
+def _check(item: Item, policy: Policy, fix: bool) -> Outcome:
+    path = Path(item.path)
     try:
         data = path.read_bytes()
     except OSError as exc:
-        return FileResult(path.as_posix(), [_invalid(path.as_posix(), f"can't read: {exc.strerror or exc}")])
-    return check_bytes(data, path.as_posix(), policy, selector.ignored_codes(path), fix=fix)
+        return Outcome(item.path, FileResult(path.as_posix(), [_invalid(path.as_posix(), f"can't read: {exc.strerror or exc}")]), None)
+    key = digest(data)
+    if item.known == key and not fix:
+        return Outcome(item.path, None, key)
+    return Outcome(item.path, check_bytes(data, path.as_posix(), policy, item.ignored, fix=fix), key)
+
+
+def _check_chunk(chunk: Sequence[Item], fix: bool) -> list[Outcome]:
+    policy = _WORKER_POLICY[0]
+    return [_check(item, policy, fix) for item in chunk]
+
+
+def default_jobs() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
 def check_paths(paths: Iterable[str], policy: Policy, *, fix: bool = False, diff: bool = False,
-                force_exclude: bool = False) -> RunResult:
+                force_exclude: bool = False, jobs: int | None = None, cache_dir: str | Path | None = None,
+                use_cache: bool = False) -> RunResult:
     """Check files; with ``fix`` write the fixes, with ``diff`` only describe them."""
     selector = Selector(policy)
     run = RunResult()
+    fixing = fix or diff
+    cache = None
+    if use_cache and not fixing:
+        cache = Cache(Path(cache_dir) if cache_dir else policy.root / DEFAULT_DIR, policy.fingerprint)
+    todo: list[Item] = []
     for path in selector.files(paths, force_exclude):
         run.files += 1
-        result = check_one(path, policy, selector, fix=fix or diff)
-        collect(run, result, path, write=fix and not diff)
+        if cache is not None:
+            hit = cache.lookup(path, path.as_posix())
+            if hit is not None:
+                run.findings.extend(hit)
+                run.cached += 1
+                continue
+        todo.append(Item(str(path), selector.ignored_codes(path), cache.known_digest(path) if cache else None))
+    for outcome in _execute(todo, policy, fixing, jobs or default_jobs()):
+        path = Path(outcome.path)
+        if outcome.result is None:
+            assert cache is not None
+            run.findings.extend(cache.reuse(path, path.as_posix()) or [])
+            continue
+        collect(run, outcome.result, path, write=fix and not diff)
+        if cache is not None and outcome.digest is not None:
+            cache.store(path, outcome.digest, outcome.result.findings)
+    if cache is not None:
+        cache.save()
     return run
+
+
+def _execute(todo: list[Item], policy: Policy, fixing: bool, jobs: int) -> Iterable[Outcome]:
+    if jobs <= 1 or len(todo) < _PARALLEL_MIN:
+        _init(policy)
+        yield from _check_chunk(todo, fixing)
+        return
+    # Big files first, so the last chunks are small and the workers finish together.
+    ordered = sorted(todo, key=lambda i: _size(i.path), reverse=True)
+    chunks = [ordered[i : i + _CHUNK] for i in range(0, len(ordered), _CHUNK)]
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method),
+                             initializer=_init, initargs=(policy,)) as pool:
+        for outcomes in pool.map(_check_chunk, chunks, [fixing] * len(chunks)):
+            yield from outcomes
+
+
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
 
 
 def collect(run: RunResult, result: FileResult, path: Path | None, *, write: bool) -> None:
@@ -61,8 +148,7 @@ def collect(run: RunResult, result: FileResult, path: Path | None, *, write: boo
 
 def check_stdin(data: bytes, filename: str, policy: Policy, *, fix: bool, diff: bool) -> RunResult:
     selector = Selector(policy)
-    path = Path(filename)
-    result = check_bytes(data, filename, policy, selector.ignored_codes(path), fix=fix or diff)
+    result = check_bytes(data, filename, policy, selector.ignored_codes(Path(filename)), fix=fix or diff)
     run = RunResult(files=1)
     collect(run, result, None, write=False)
     if fix:

@@ -25,20 +25,50 @@ ORQ_SDK_CALLS = (
 )
 # Attribute names that sit inside a call chain without changing what is called.
 TRANSPARENT = frozenset({"with_options", "with_raw_response", "with_streaming_response", "beta"})
-_SEP = rb"(?:\s|\\|#[^\n]*)*"
+# Whitespace, line continuations and whole comments between the names of a call chain. Each
+# iteration consumes one character of the class or one comment up to its newline, so the pattern
+# can't backtrack.
+_SEP = rb"(?:[ \t\r\n\\]|#[^\n]*\n)*"
 
 
-def prefilter(targets: Sequence[str]) -> re.Pattern[bytes]:
-    """A byte pattern that every file with a possible finding contains (see the module doc).
+_EQUALS = re.compile(_SEP + b"=")
 
-    Call chains may be split over lines, continuations and comments between their last two
-    names; the pattern allows for that so it never rules out a file the visitor would report on.
+
+class Prefilter:
+    """Proves a file holds nothing the visitor would look at, from its bytes alone.
+
+    A candidate needs an ``"orq"`` key, an ``orq=`` keyword, or the last two names of a target or
+    orq SDK call (split over lines, continuations and comments as Python allows). The search
+    finds the first name of each pair at C speed and looks at what follows only there.
     """
-    alternatives = [b"orq"]
-    for target in sorted({*targets, *ORQ_SDK_CALLS}):
-        tail = target.split(".")[-2:]
-        alternatives.append((_SEP + rb"\." + _SEP).join(re.escape(p.encode()) for p in tail))
-    return re.compile(b"|".join(alternatives))
+
+    def __init__(self, targets: Sequence[str]) -> None:
+        follow: dict[bytes, set[bytes]] = {}
+        for target in {*targets, *ORQ_SDK_CALLS}:
+            *head, last = target.split(".")
+            follow.setdefault((head[-1] if head else last).encode(), set()).add(last.encode() if head else b"")
+        self.follow = {
+            word: re.compile(_SEP + rb"\." + _SEP + rb"(?:" + b"|".join(sorted(map(re.escape, tails))) + rb")\b")
+            if b"" not in tails else None
+            for word, tails in follow.items()
+        }
+
+    def may_hold(self, data: bytes) -> bool:
+        i = data.find(b"orq")
+        while i >= 0:
+            before, after = data[i - 1 : i], data[i + 3 : i + 4]
+            if before in (b'"', b"'") and after == before:
+                return True
+            if not (before.isalnum() or before == b"_") and _EQUALS.match(data, i + 3):
+                return True
+            i = data.find(b"orq", i + 3)
+        for word, pattern in self.follow.items():
+            i = data.find(word)
+            while i >= 0:
+                if pattern is None or pattern.match(data, i + len(word)):
+                    return True
+                i = data.find(word, i + len(word))
+        return False
 
 
 def chain(func: ast.expr) -> list[str] | None:
