@@ -34,8 +34,8 @@ def corpus_dir() -> Path:
 
 
 def site_packages(venv: Path) -> Path:
-    out = subprocess.run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                         check=True, capture_output=True, text=True)
+    code = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    out = subprocess.run([str(venv / "bin" / "python"), "-c", code], check=True, capture_output=True, text=True)
     return Path(out.stdout.strip())
 
 

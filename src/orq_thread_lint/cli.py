@@ -131,7 +131,8 @@ def validate(files: tuple[str, ...], scope_field: str | None, config: str | None
 @output_options
 @handle_errors
 def check(paths: tuple[str, ...], fix: bool, diff: bool, show_fixes: bool, stdin_filename: str | None,
-          force_exclude: bool, jobs: int | None, no_cache: bool, cache_dir: str | None, config: str | None, select: tuple[str, ...], ignore: tuple[str, ...],
+          force_exclude: bool, jobs: int | None, no_cache: bool, cache_dir: str | None, config: str | None,
+          select: tuple[str, ...], ignore: tuple[str, ...],
           extend_select: tuple[str, ...], fmt: str, output_file: str | None, exit_zero: bool,
           statistics: bool, quiet: bool) -> None:
     """Lint Python code for thread mistakes (default: the current directory; - for stdin)."""

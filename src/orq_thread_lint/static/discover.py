@@ -43,7 +43,8 @@ class NameMatcher:
         self.fallback = _spec(lines) if any(p.startswith("!") or "\\" in p for p in lines) else None
         self.names: set[str] = set()
         self.dir_names: set[str] = set()
-        globs, dir_globs = [], []
+        globs: list[str] = []
+        dir_globs: list[str] = []
         for line in lines:
             dir_only = line.endswith("/")
             name = line.rstrip("/")
@@ -62,11 +63,12 @@ class NameMatcher:
             return self.fallback.match_file(name + ("/" if is_dir else ""))
         if name in self.names or (self.glob is not None and self.glob.match(name)):
             return True
-        return is_dir and (name in self.dir_names or (self.dir_glob is not None and self.dir_glob.match(name) is not None))
+        return is_dir and (name in self.dir_names or bool(self.dir_glob and self.dir_glob.match(name)))
 
 
 def _split(lines: Iterable[str]) -> tuple[list[str], list[str]]:
-    names, paths = [], []
+    names: list[str] = []
+    paths: list[str] = []
     for line in lines:
         (paths if "/" in line.strip().rstrip("/") else names).append(line)
     return names, paths

@@ -60,7 +60,8 @@ def _check(item: Item, policy: Policy, fix: bool) -> Outcome:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        return Outcome(item.path, FileResult(path.as_posix(), [_invalid(path.as_posix(), f"can't read: {exc.strerror or exc}")]), None)
+        unreadable = _invalid(path.as_posix(), f"can't read: {exc.strerror or exc}")
+        return Outcome(item.path, FileResult(path.as_posix(), [unreadable]), None)
     key = digest(data)
     if item.known == key and not fix:
         return Outcome(item.path, None, key)
