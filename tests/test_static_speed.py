@@ -25,6 +25,7 @@ TRICKY = [
     "X = {\"orq\": {\"thread\": {\"id\": 'chat1'}}}\n",
     "def f(o):\n    o.deployments.invoke(key='k', thread={'id': 'demo'})\n",
     "def f(c):\n    c.chat.completions.create(model='m', messages=[], orq\n        ={'thread': {'id': 'x1x1'}})\n",
+    "def f(c):\n    c.chat.completions.with_streaming_response  .  create(model='m', messages=[])\n",
 ]
 
 
@@ -132,3 +133,9 @@ def test_workers_report_unparsable_files(tmp_path: Path) -> None:
     """))
     run = check_paths([str(tmp_path)], Policy.from_dict({}, path=tmp_path / "pyproject.toml"), jobs=2)
     assert ("broken.py", 2, "OTL000") in _rows(run)
+
+
+def test_prefilter_sees_through_response_wrappers() -> None:
+    source = b"def f(c, data):\n    c.completions.with_raw_response.create(model='m', prompt='x')\n"
+    assert gate(Policy.preset()).may_hold(source)
+    _assert_exact(source, Policy.preset(), "w.py")

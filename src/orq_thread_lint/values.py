@@ -74,7 +74,8 @@ class Scalar(Node):
     __slots__ = ("kind", "value")
 
     def __init__(self, value: object, path: str, anchor: object = None, kind: str | None = None) -> None:
-        super().__init__(path, anchor)
+        self.path = path
+        self.anchor = anchor
         self.value = value
         self.kind = kind or ("null" if value is None else type(value).__name__)
 
@@ -112,8 +113,9 @@ class List(Node):
     __slots__ = ("items", "open")
 
     def __init__(self, items: Sequence[Node], path: str, anchor: object = None, open: bool = False) -> None:
-        super().__init__(path, anchor)
-        self.items = tuple(items)
+        self.path = path
+        self.anchor = anchor
+        self.items = items
         self.open = open
 
 
@@ -157,6 +159,7 @@ def from_json(value: object, path: str = "") -> Node:
     if isinstance(value, dict):
         return JsonMapping(value, path)
     if isinstance(value, (list, tuple)):
-        return List([Text(v, f"{path}[{i}]") if isinstance(v, str) else from_json(v, f"{path}[{i}]")
+        prefix = path + "["
+        return List([Text(v, f"{prefix}{i}]") if type(v) is str else from_json(v, f"{prefix}{i}]")
                      for i, v in enumerate(value)], path)
     return Scalar(value, path)

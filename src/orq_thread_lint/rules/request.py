@@ -8,8 +8,8 @@ openai client is about to send, or the keyword arguments of a call in source cod
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from ..values import Mapping, Node, Text
 from .thread import Emitter, check_id, check_thread_node
@@ -24,8 +24,7 @@ METADATA_THREAD_KEYS = ("thread_id", "threadId", "thread", "thread-id")
 HEADER = "X-ORQ-THREAD-ID"
 
 
-@dataclass(frozen=True, slots=True)
-class Found:
+class Found(NamedTuple):
     placement: str  # "orq" or "top-level"
     node: Node
     anchor: object

@@ -47,8 +47,11 @@ class Prefilter:
         for target in {*targets, *ORQ_SDK_CALLS}:
             *head, last = target.split(".")
             follow.setdefault((head[-1] if head else last).encode(), set()).add(last.encode() if head else b"")
+        dot = _SEP + rb"\." + _SEP
+        # `completions.with_raw_response.create`: the response wrappers may stand between the names.
+        wrappers = rb"(?:(?:with_raw_response|with_streaming_response)" + dot + rb")*"
         self.follow = {
-            word: re.compile(_SEP + rb"\." + _SEP + rb"(?:" + b"|".join(sorted(map(re.escape, tails))) + rb")\b")
+            word: re.compile(dot + wrappers + rb"(?:" + b"|".join(sorted(map(re.escape, tails))) + rb")\b")
             if b"" not in tails else None
             for word, tails in follow.items()
         }
