@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus import build, files  # noqa: E402
+from corpus import build, files
 
 OURS = str(Path(sys.executable).parent / "orq-thread-lint")
 
@@ -118,16 +118,18 @@ def main() -> None:
             ours_runs.append(timed([OURS, "check", "--no-cache", "--exit-zero", "-q", *part]))
         o_t, _ = median_of(ours_runs)
         f_t, _ = median_of(ruff_runs)
-        print(f"  {label:>3} ({len(part):5} files): orq-thread-lint {o_t:5.2f} s, ruff {f_t:5.2f} s, ratio {o_t / f_t:4.2f}")
+        print(f"  {label:>3} ({len(part):5} files): orq-thread-lint {o_t:5.2f} s, ruff {f_t:5.2f} s, "
+              f"ratio {o_t / f_t:4.2f}")
 
     # fixit skips what git ignores (the corpus is), so the part is copied outside the repository.
     part = Path(tempfile.mkdtemp(prefix="otl-bench-part-")) / args.fixit_part
     shutil.copytree(site / args.fixit_part, part)
     part_lines = sum(p.read_bytes().count(b"\n") for p in files(part))
-    fixit_t, _, fixit_out = timed([fixit, "lint", str(part)], cwd=str(part.parent))
-    ours_t = statistics.median(timed([OURS, "check", "--no-cache", "--exit-zero", "-q", str(part)])[0] for _ in range(3))
-    ruff_t = statistics.median(timed([ruff, "check", "--isolated", "--no-cache", "--exit-zero", "-q", str(part)])[0]
-                               for _ in range(3))
+    fixit_t = timed([fixit, "lint", str(part)], cwd=str(part.parent))[0]
+    ours_cmd = [OURS, "check", "--no-cache", "--exit-zero", "-q", str(part)]
+    ruff_part = [ruff, "check", "--isolated", "--no-cache", "--exit-zero", "-q", str(part)]
+    ours_t = statistics.median(timed(ours_cmd)[0] for _ in range(3))
+    ruff_t = statistics.median(timed(ruff_part)[0] for _ in range(3))
     print(f"\nfixit on {args.fixit_part} ({part_lines:,} lines): fixit {fixit_t:.2f} s, ruff {ruff_t:.2f} s, "
           f"orq-thread-lint {ours_t:.2f} s ({fixit_t / ours_t:.0f}x faster than fixit)")
 

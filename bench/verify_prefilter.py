@@ -16,11 +16,11 @@ import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus import build, files  # noqa: E402
+from corpus import build, files
 
-from orq_thread_lint.policy import Policy  # noqa: E402
-from orq_thread_lint.static.checker import gate, targets  # noqa: E402
-from orq_thread_lint.static.segments import plan  # noqa: E402
+from orq_thread_lint.policy import Policy
+from orq_thread_lint.static.checker import gate, targets
+from orq_thread_lint.static.segments import plan
 
 
 def main() -> int:

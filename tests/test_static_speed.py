@@ -9,12 +9,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import RULES_DIR
-from rule_pages import examples
 
+from conftest import RULES_DIR
 from orq_thread_lint.policy import Policy
 from orq_thread_lint.static.checker import check_bytes, gate
 from orq_thread_lint.static.run import check_paths
+from rule_pages import examples
 
 TRICKY = [
     "def f(c):\n    c.chat.completions \\\n        .create(model='m', messages=[])\n",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..values import Hole, List, Mapping, Node, Partial, Scalar, Text, Unknown
@@ -84,25 +85,32 @@ def _format_problem(text: str) -> str | None:
     return "non-ASCII characters"
 
 
-def check_id(node: Node, emit: Emitter) -> None:
-    """OTL001-OTL006 for one thread id.
+Verdicts = dict[str, tuple[tuple[str, str, str | None], ...]]
 
-    A known id's findings depend only on its text and the policy; a conversation sends the same
-    id with every turn, so they are computed once per policy and replayed (bounded)."""
+
+def _replay(node: Text, emit: Emitter, cache: Verdicts, check: Callable[[Node, Emitter], None]) -> None:
+    """Run ``check`` on a known string once per policy and text, then replay its findings.
+
+    A known value's findings depend only on its text and the policy: a conversation sends the
+    same id with every turn, and tags come from a small vocabulary. The cache is bounded."""
+    verdict = cache.get(node.value)
+    if verdict is None:
+        found: list[Violation] = []
+        check(Text(node.value, ""), Emitter(emit.policy, found))
+        verdict = tuple((v.code, v.message, v.suggestion) for v in found)
+        if len(cache) >= _VERDICTS_MAX:
+            cache.clear()
+        cache[node.value] = verdict
+    for code, message, suggestion in verdict:
+        emit(code, message, node, suggestion=suggestion)
+
+
+def check_id(node: Node, emit: Emitter) -> None:
+    """OTL001-OTL006 for one thread id."""
     if isinstance(node, Text):
-        cache = emit.policy.id_verdicts
-        verdict = cache.get(node.value)
-        if verdict is None:
-            found: list[Violation] = []
-            _check_id(Text(node.value, ""), Emitter(emit.policy, found))
-            verdict = tuple((v.code, v.message, v.suggestion) for v in found)
-            if len(cache) >= _VERDICTS_MAX:
-                cache.clear()
-            cache[node.value] = verdict
-        for code, message, suggestion in verdict:
-            emit(code, message, node, suggestion=suggestion)
-        return
-    _check_id(node, emit)
+        _replay(node, emit, emit.policy.id_verdicts, _check_id)
+    else:
+        _check_id(node, emit)
 
 
 def _check_id(node: Node, emit: Emitter) -> None:
@@ -170,24 +178,11 @@ def _closest_tag(value: str, policy: Policy) -> str | None:
 
 
 def check_tag(node: Node, emit: Emitter) -> None:
-    """OTL006, OTL010, OTL011 and OTL013 for one tag.
-
-    A known tag's findings depend only on its text and the policy, and tags come from a small
-    vocabulary in practice, so they are computed once per policy and replayed."""
+    """OTL006, OTL010, OTL011 and OTL013 for one tag."""
     if isinstance(node, Text):
-        cache = emit.policy.tag_verdicts
-        verdict = cache.get(node.value)
-        if verdict is None:
-            found: list[Violation] = []
-            _check_tag(Text(node.value, ""), Emitter(emit.policy, found))
-            verdict = tuple((v.code, v.message, v.suggestion) for v in found)
-            if len(cache) >= _VERDICTS_MAX:
-                cache.clear()
-            cache[node.value] = verdict
-        for code, message, suggestion in verdict:
-            emit(code, message, node, suggestion=suggestion)
-        return
-    _check_tag(node, emit)
+        _replay(node, emit, emit.policy.tag_verdicts, _check_tag)
+    else:
+        _check_tag(node, emit)
 
 
 def _check_tag(node: Node, emit: Emitter) -> None:

@@ -144,6 +144,8 @@ class Guard:
                 options = _with_body(options, fixed)
                 body = fixed
                 violations, binds = self._evaluate(body, header)
+        if violations and self.mode in ("enforce", "repair"):
+            raise ThreadPolicyError(violations)  # before binding: a refused request claims no id
         if self.uniqueness == "single-use":
             # Retries of one call share its idempotency key; a second call has another.
             key = getattr(options, "idempotency_key", None)
@@ -161,8 +163,6 @@ class Guard:
         if prepared is None:
             return options
         body, violations, binds, options = prepared
-        if violations and self.mode in ("enforce", "repair"):
-            raise ThreadPolicyError(violations)
         try:
             for tid, owner, path in binds:
                 if self.store.bind(self.store.key(tid), owner, self.ttl_ms) != owner:
@@ -172,12 +172,11 @@ class Guard:
         return self._conclude(options, body, violations)
 
     async def acheck_options(self, options: Any) -> Any:
+        """The same check for async clients; only the store round trip is awaited."""
         prepared = self._prepare(options)
         if prepared is None:
             return options
         body, violations, binds, options = prepared
-        if violations and self.mode in ("enforce", "repair"):
-            raise ThreadPolicyError(violations)
         try:
             for tid, owner, path in binds:
                 if await self.store.abind(self.store.key(tid), owner, self.ttl_ms) != owner:
