@@ -159,13 +159,11 @@ def check(paths: tuple[str, ...], fix: bool, diff: bool, show_fixes: bool, stdin
     code = emit_report(run.findings, fmt, output_file, exit_zero, statistics, quiet, files=run.files,
                        fixed=sum(run.fixed.values()), to_stderr=stream_report)
     if show_fixes and run.fixed_files:
-        from .rules.catalog import RULES as _RULES
-
         click.echo(f"Fixed {sum(run.fixed.values())} errors:", err=stream_report)
         for name, counts in sorted(run.fixed_files.items()):
             click.echo(f"- {name}:", err=stream_report)
             for c, n in sorted(counts.items()):
-                click.echo(f"    {n} \u00d7 {c} ({_RULES[c].name})", err=stream_report)
+                click.echo(f"    {n} \u00d7 {c} ({RULES[c].name})", err=stream_report)
     sys.exit(code)
 
 

@@ -207,10 +207,6 @@ class Segment:
             return list(first.body.body)  # type: ignore[arg-type]
         return list(self.module.body)
 
-    def code(self) -> str:
-        text = self.module.code
-        return text.split("\n", 1)[1] if self.wrapped else text
-
 
 @dataclass
 class Plan:
@@ -218,7 +214,6 @@ class Plan:
 
     spans: list[tuple[int, int]]
     bindings: Bindings
-    tree: ast.Module
 
 
 def _start(node: ast.stmt) -> int:
@@ -262,26 +257,16 @@ def plan(tree: ast.Module, targets: Sequence[str]) -> Plan | None:
                 spans[top] = None
             walk(stmt, top)
         elif isinstance(stmt, ast.ClassDef):
-            for item in stmt.body:
-                inner = (_start(item), item.end_lineno or item.lineno)
-                if is_candidate(item):
-                    spans[inner] = None
-                _walk_in(item, inner, is_candidate, spans)
+            for item in stmt.body:  # each method (or class-level statement) on its own
+                if any(is_candidate(sub) for sub in ast.walk(item)):
+                    spans[(_start(item), item.end_lineno or item.lineno)] = None
         else:
             if is_candidate(stmt):
                 spans[top] = None
             walk(stmt, None)
     if not spans:
         return None
-    return Plan(sorted(spans), module_bindings(tree), tree)
-
-
-def _walk_in(node: ast.AST, span: tuple[int, int], is_candidate: object, spans: dict[tuple[int, int], None]) -> None:
-    assert callable(is_candidate)
-    for sub in ast.walk(node):
-        if sub is not node and is_candidate(sub):
-            spans[span] = None
-            return
+    return Plan(sorted(spans), module_bindings(tree))
 
 
 def merge(spans: Iterable[tuple[int, int]]) -> Iterator[tuple[int, int]]:
