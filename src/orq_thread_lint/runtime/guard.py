@@ -115,7 +115,7 @@ class Guard:
         return violations, [(tid, owner, path) for tid, path in ids.items()]
 
     # Modes ---------------------------------------------------------------------------------------
-    def _conclude(self, options: Any, body: dict[str, Any], violations: list[Violation]) -> Any:
+    def _conclude(self, options: Any, violations: list[Violation]) -> Any:
         if not violations:
             return options
         if self.mode == "collect":
@@ -130,7 +130,7 @@ class Guard:
             return options
         raise ThreadPolicyError(violations)
 
-    def _prepare(self, options: Any) -> tuple[dict[str, Any], list[Violation], list[Bind], Any] | None:
+    def _prepare(self, options: Any) -> tuple[list[Violation], list[Bind], Any] | None:
         if self.mode == "off":
             return None
         body = self._body(options)
@@ -150,7 +150,7 @@ class Guard:
             # Retries of one call share its idempotency key; a second call has another.
             key = getattr(options, "idempotency_key", None)
             binds = [(tid, key, path) for tid, _, path in binds] if key else []
-        return body, violations, binds, options
+        return violations, binds, options
 
     def _uniqueness_failed(self, exc: StoreError) -> None:
         if self.closed:
@@ -162,28 +162,28 @@ class Guard:
         prepared = self._prepare(options)
         if prepared is None:
             return options
-        body, violations, binds, options = prepared
+        violations, binds, options = prepared
         try:
             for tid, owner, path in binds:
                 if self.store.bind(self.store.key(tid), owner, self.ttl_ms) != owner:
                     violations.append(overlap(path))
         except StoreError as exc:
             self._uniqueness_failed(exc)
-        return self._conclude(options, body, violations)
+        return self._conclude(options, violations)
 
     async def acheck_options(self, options: Any) -> Any:
         """The same check for async clients; only the store round trip is awaited."""
         prepared = self._prepare(options)
         if prepared is None:
             return options
-        body, violations, binds, options = prepared
+        violations, binds, options = prepared
         try:
             for tid, owner, path in binds:
                 if await self.store.abind(self.store.key(tid), owner, self.ttl_ms) != owner:
                     violations.append(overlap(path))
         except StoreError as exc:
             self._uniqueness_failed(exc)
-        return self._conclude(options, body, violations)
+        return self._conclude(options, violations)
 
 
 def _store_violation(exc: StoreError) -> Violation:
