@@ -254,3 +254,10 @@ def test_syntax_error_is_otl000_and_other_files_are_checked(tmp_path: Path) -> N
     found = check_paths([str(tmp_path)], Policy.preset()).findings
     assert sorted((Path(f.filename).name, f.code, f.row) for f in found) == [
         ("bad.py", "OTL000", 1), ("good.py", "OTL101", 2), ("latin.py", "OTL000", 1)]
+
+
+def test_form_feeds_and_odd_separators_keep_rows_right(tmp_path: Path) -> None:
+    code = "x = 1\n\x0c\ny = 'a\\x1cb'  # \x1c in a comment\n\ndef go(client):\n    client.chat.completions.create(model='m', messages=[], extra_body={'orq': {'thread': {'id': 'demo'}}})\n"
+    path = tmp_path / "ff.py"
+    path.write_text(code)
+    assert [(f.row, f.code) for f in check_paths([str(path)], Policy.preset()).findings] == [(6, "OTL003")]

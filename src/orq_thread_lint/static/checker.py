@@ -19,7 +19,7 @@ from ..violations import Violation
 from .fixes import fix_text, single_fix
 from .noqa import SKIP_FILE, suppressed
 from .resolve import Anchor, FileContext
-from .segments import Prefilter, Segment, merge, plan
+from .segments import Prefilter, Segment, merge, plan, source_lines
 from .visitor import check_segment
 
 _GATES: dict[tuple[str, ...], Prefilter] = {}
@@ -86,7 +86,7 @@ def analyse(text: str, encoding: str, filename: str, policy: Policy) -> Parsed |
     found = plan(tree, targets(policy))
     if found is None:
         return None
-    lines = text.splitlines(keepends=True)
+    lines = source_lines(text)
     ctx = FileContext(lines, found.bindings)
     out: list[Violation] = []
     emit = Emitter(policy, out)

@@ -23,7 +23,7 @@ from ..policy import Policy
 from ..report import Edit, Fix
 from ..violations import Violation
 from .resolve import Anchor
-from .segments import Segment
+from .segments import Segment, source_lines
 
 _ROUNDS = 8
 PLACEMENT_FIX = ("orq.thread", "the top-level 'thread'")
@@ -233,7 +233,7 @@ def fix_text(text: str, encoding: str, filename: str, policy: Policy,
                 by_segment.setdefault(id(seg), (seg, []))[1].append(act)
         if not by_segment:
             break
-        lines = text.splitlines(keepends=True)
+        lines = source_lines(text)
         done: list[tuple[int, int]] = []
         changed: Counter[str] = Counter()
         for segment, acts in sorted(by_segment.values(), key=lambda p: -p[0].start):

@@ -173,6 +173,15 @@ def module_bindings(tree: ast.Module) -> Bindings:
     return out
 
 
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def source_lines(text: str) -> list[str]:
+    """Lines as Python counts them (only \\n, \\r\\n and \\r end one; str.splitlines also
+    splits on form feeds and other separators, which would shift every row after them)."""
+    return _LINE.findall(text)
+
+
 class Segment:
     """One stretch of source parsed by libcst on its own: an outermost function, or a statement.
 
