@@ -158,8 +158,19 @@ class Guard:
         log.warning("orq-thread-lint: uniqueness store failed, request sent unchecked: %s", exc)
         warnings.warn(OrqThreadWarning(f"uniqueness store failed; request sent unchecked: {exc}"), stacklevel=6)
 
+    def _checked(self, options: Any) -> tuple[list[Violation], list[Bind], Any] | None:
+        """``_prepare``, except that a bug of ours never blocks a request: it is logged and the
+        request goes out unchecked. Policy violations still raise."""
+        try:
+            return self._prepare(options)
+        except ThreadPolicyError:
+            raise
+        except Exception:
+            log.exception("orq-thread-lint: internal error while checking a request; it was sent unchecked")
+            return None
+
     def check_options(self, options: Any) -> Any:
-        prepared = self._prepare(options)
+        prepared = self._checked(options)
         if prepared is None:
             return options
         violations, binds, options = prepared
@@ -173,7 +184,7 @@ class Guard:
 
     async def acheck_options(self, options: Any) -> Any:
         """The same check for async clients; only the store round trip is awaited."""
-        prepared = self._prepare(options)
+        prepared = self._checked(options)
         if prepared is None:
             return options
         violations, binds, options = prepared

@@ -65,7 +65,12 @@ def _check(item: Item, policy: Policy, fix: bool) -> Outcome:
     key = digest(data)
     if item.known == key and not fix:
         return Outcome(item.path, None, key)
-    return Outcome(item.path, check_bytes(data, path.as_posix(), policy, item.ignored, fix=fix), key)
+    try:
+        result = check_bytes(data, path.as_posix(), policy, item.ignored, fix=fix)
+    except Exception as exc:  # a bug of ours must cost one file, not the run; never cached
+        failure = _invalid(path.as_posix(), f"internal error while checking this file: {exc!r}; please report it")
+        return Outcome(item.path, FileResult(path.as_posix(), [failure]), None)
+    return Outcome(item.path, result, key)
 
 
 def _check_chunk(chunk: Sequence[Item], fix: bool) -> list[Outcome]:
