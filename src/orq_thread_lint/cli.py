@@ -113,7 +113,7 @@ def validate(files: tuple[str, ...], scope_field: str | None, config: str | None
 
     policy = load_policy(config, select, ignore, extend_select)
     findings = run(files or ("-",), policy, scope_field=scope_field)
-    sys.exit(emit_report(findings, fmt, output_file, exit_zero, statistics, quiet, files=len(files)))
+    sys.exit(emit_report(findings, fmt, output_file, exit_zero, statistics, quiet))
 
 
 @main.command()
@@ -156,7 +156,7 @@ def check(paths: tuple[str, ...], fix: bool, diff: bool, show_fixes: bool, stdin
                    err=True)
         sys.exit(1 if total else 0)
     stream_report = paths == ("-",) and fix
-    code = emit_report(run.findings, fmt, output_file, exit_zero, statistics, quiet, files=run.files,
+    code = emit_report(run.findings, fmt, output_file, exit_zero, statistics, quiet,
                        fixed=sum(run.fixed.values()), to_stderr=stream_report)
     if show_fixes and run.fixed_files:
         click.echo(f"Fixed {sum(run.fixed.values())} errors:", err=stream_report)

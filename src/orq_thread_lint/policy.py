@@ -261,11 +261,7 @@ class Policy:
     def tags_allowed(self) -> TemplateSet:
         """Vocabulary words and tag patterns as one set (for partly known tags)."""
         words = [w.replace("{", "{{").replace("}", "}}") for w in self.config.tags.vocabulary]
-        return TemplateSet.compile([*words, *self.tag_patterns_sources])
-
-    @property
-    def tag_patterns_sources(self) -> list[str]:
-        return [t.source for t in self.tag_patterns.templates]
+        return TemplateSet.compile([*words, *(t.source for t in self.tag_patterns.templates)])
 
     # construction -----------------------------------------------------------------------------
     @classmethod

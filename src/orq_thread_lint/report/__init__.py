@@ -58,9 +58,7 @@ class Options:
     color: bool = False
     statistics: bool = False
     quiet: bool = False
-    show_fixes: bool = False
     fixed: int = 0
-    files: int = 0
     root: str = "."
 
 

@@ -101,8 +101,9 @@ def analyse(text: str, encoding: str, filename: str, policy: Policy) -> Parsed |
     return Parsed(text, encoding, lines, segments, out)
 
 
-def place(parsed: Parsed, filename: str, ignored: frozenset[str]) -> list[Finding]:
-    """Violations placed in the file, once each, minus noqa and per-file ignores."""
+def place(parsed: Parsed, filename: str, ignored: frozenset[str], with_fixes: bool = True) -> list[Finding]:
+    """Violations placed in the file, once each, minus noqa and per-file ignores; ``with_fixes``
+    attaches each fixable finding's own edit (what reports show)."""
     seen: set[tuple[str, int, int]] = set()
     findings = []
     for v in parsed.violations:
@@ -116,7 +117,7 @@ def place(parsed: Parsed, filename: str, ignored: frozenset[str]) -> list[Findin
         line = parsed.lines[row - 1] if row <= len(parsed.lines) else ""
         if suppressed(line, v.code):
             continue
-        fix = single_fix(v) if RULES[v.code].fixable else None
+        fix = single_fix(v) if with_fixes and RULES[v.code].fixable else None
         findings.append(Finding(filename, row, col, v, end_row, end_col, fix))
     return findings
 

@@ -226,7 +226,7 @@ def fix_text(text: str, encoding: str, filename: str, policy: Policy,
         if not isinstance(parsed, Parsed):
             break
         by_segment: dict[int, tuple[Segment, list[Action]]] = {}
-        for finding in place(parsed, filename, ignored):
+        for finding in place(parsed, filename, ignored, with_fixes=False):
             act = action(finding.violation)
             if act is not None and isinstance(finding.violation.anchor, Anchor):
                 seg = finding.violation.anchor.segment
