@@ -133,9 +133,21 @@ class Config(_Model):
     @classmethod
     def _codes(cls, value: list[str]) -> list[str]:
         for code in value:
-            if not re.fullmatch(r"OTL\d{0,3}|ALL", code):
-                raise ValueError(f"{code!r} is not a rule code or prefix (like 'OTL003' or 'OTL0')")
+            _check_code(code)
         return value
+
+    @field_validator("per_file_ignores")
+    @classmethod
+    def _file_codes(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for codes in value.values():
+            for code in codes:
+                _check_code(code)
+        return {pattern: ["OTL" if c == "ALL" else c for c in codes] for pattern, codes in value.items()}
+
+
+def _check_code(code: str) -> None:
+    if not re.fullmatch(r"OTL\d{0,3}|ALL", code):
+        raise ValueError(f"{code!r} is not a rule code or prefix (like 'OTL003' or 'OTL0')")
 
 
 _STRICT: dict[str, Any] = {

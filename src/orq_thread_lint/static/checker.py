@@ -107,7 +107,7 @@ def place(parsed: Parsed, filename: str, ignored: frozenset[str], with_fixes: bo
     seen: set[tuple[str, int, int]] = set()
     findings = []
     for v in parsed.violations:
-        if not isinstance(v.anchor, Anchor) or v.code in ignored:
+        if not isinstance(v.anchor, Anchor) or v.code.startswith(tuple(ignored)):
             continue
         row, col, end_row, end_col = v.anchor.segment.where(v.anchor.node)
         key = (v.code, row, col)
@@ -141,7 +141,7 @@ def check_bytes(data: bytes, filename: str, policy: Policy, ignored: frozenset[s
         result.source = text
     parsed = analyse(text, encoding, filename, policy)
     if isinstance(parsed, Finding):
-        if policy.enabled("OTL000") and "OTL000" not in ignored:
+        if policy.enabled("OTL000") and not "OTL000".startswith(tuple(ignored)):
             result.findings.append(parsed)
     elif parsed is not None:
         # Anchors point into libcst trees; the findings leave without them (cheap to send and keep).
