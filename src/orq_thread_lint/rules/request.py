@@ -31,6 +31,18 @@ class Found(NamedTuple):
     path: str
 
 
+# Request fields that are neither a near miss of `thread` nor a flat thread key (the common case,
+# answered without a call).
+_ORDINARY = frozenset({
+    "model", "messages", "input", "prompt", "stream", "stream_options", "temperature", "top_p", "max_tokens",
+    "max_completion_tokens", "max_output_tokens", "tools", "tool_choice", "parallel_tool_calls", "response_format",
+    "text", "instructions", "user", "n", "stop", "seed", "logprobs", "top_logprobs", "presence_penalty",
+    "frequency_penalty", "logit_bias", "store", "reasoning", "reasoning_effort", "previous_response_id",
+    "metadata", "orq", "thread", "identity", "modalities", "audio", "prediction", "service_tier", "include",
+    "truncation", "background", "suffix", "echo", "best_of", *ORQ_FIELDS,
+})
+
+
 @lru_cache(maxsize=4096)
 def _near_miss(key: str) -> bool:
     if key == "thread" or key in ORQ_FIELDS or key in FLAT_THREAD_KEYS:
@@ -44,6 +56,8 @@ def _scan_level(container: Mapping, emit: Emitter, where: str) -> bool:
     was seen (so a missing thread isn't reported twice)."""
     misplaced = False
     for key in container.keys():
+        if key in _ORDINARY:
+            continue
         if _near_miss(key):
             emit("OTL015", f"unknown key {key!r} in {where}; did you mean 'thread'?",
                  path=f"{container.path}.{key}" if container.path else key,

@@ -71,7 +71,9 @@ class Guard:
 
     # What to check -----------------------------------------------------------------------------
     def _body(self, options: Any) -> dict[str, Any] | None:
-        if str(options.method).lower() != "post" or not str(options.url).endswith(THREADED_PATHS):
+        method, url = options.method, options.url
+        if not (isinstance(method, str) and method.lower() == "post" and isinstance(url, str)
+                and url.endswith(THREADED_PATHS)):
             return None
         data = options.json_data if isinstance(options.json_data, dict) else {}
         extra = options.extra_json if isinstance(options.extra_json, dict) else {}
