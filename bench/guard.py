@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import statistics
 import time
@@ -54,9 +55,11 @@ def main() -> None:
     plain = _client()
     guarded = guard(_client(), POLICY, store=MemoryStore(), mode="enforce")
 
+    calls = itertools.count()  # one counter for every round: an id is never seen again later
+
     def call(client: Any, turns: int) -> Any:
-        def send(i: int) -> None:
-            n = i // turns  # `turns` requests per conversation share its thread id
+        def send(_: int) -> None:
+            n = next(calls) // turns  # `turns` requests in a row share a conversation's thread id
             with thread_scope(f"u{n}"):
                 client.chat.completions.create(model="m", messages=MSG, extra_body={
                     "orq": {"thread": {"id": f"user-{n}-9f1c", "tags": ["support"]}}})

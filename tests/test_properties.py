@@ -1,4 +1,5 @@
-"""Property tests: ids built by thread_id() validate, and no input makes the checks raise."""
+"""Property tests: ids built by thread_id() validate, no input makes the checks raise, and the
+JSON memo answers as the rules do."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orq_thread_lint import Policy
+from orq_thread_lint.rules.engine import check_json_request, locate_and_check
+from orq_thread_lint.rules.request import READ_FIELDS
+from orq_thread_lint.values import Text, from_json
 
 POLICY = Policy.from_dict({
     "thread-id": {"patterns": {"user": "user-{user_id}-{session_id}", "ticket": "ticket-{ticket_id:int}",
@@ -69,3 +73,42 @@ def test_check_request_never_raises(body: object) -> None:
 def test_random_strings_never_raise(text: str) -> None:
     POLICY.check_thread({"id": text, "tags": [text]})
     POLICY.check_request({"orq": {"thread": {"id": text}}, "thread": text})
+
+
+# The JSON memo (rules.engine.check_json_request) keys a request on its field names and the
+# values of READ_FIELDS. These check that claim, and that a memo hit never answers for another body.
+field_names = st.sampled_from(["metadata", "orq", "thread", "model", "messages", "identity", "thread_id", "threads", "x"]) \
+    | st.text(max_size=8)
+bodies = st.dictionaries(field_names, json_values, max_size=6)
+headers = st.none() | st.text(max_size=20)
+
+
+@settings(max_examples=300)
+@given(bodies, st.data())
+def test_request_rules_read_only_the_read_fields(body: dict[str, object], data: st.DataObject) -> None:
+    other = {k: v if k in READ_FIELDS else data.draw(json_values) for k, v in body.items()}
+    for policy in (POLICY, STRICT):
+        assert locate_and_check(from_json(other), policy)[0] == locate_and_check(from_json(body), policy)[0]
+
+
+@settings(max_examples=300)
+@given(bodies, headers, bodies, headers)
+def test_a_memo_hit_is_the_verdict_of_that_body(a: dict[str, object], ha: str | None,
+                                                 b: dict[str, object], hb: str | None) -> None:
+    for policy in (POLICY, STRICT):
+        policy.request_verdicts.clear()
+        fresh_b = check_json_request(b, policy, hb)
+        assert list(fresh_b[0]) == locate_and_check(
+            from_json(b), policy, header=None if hb is None else Text(hb, "headers.X-ORQ-THREAD-ID"))[0]
+        policy.request_verdicts.clear()
+        check_json_request(a, policy, ha)
+        assert check_json_request(b, policy, hb) == fresh_b  # with a's verdict in the memo
+        assert check_json_request(b, policy, hb) == fresh_b  # from the memo
+
+
+def test_the_memo_keeps_types_apart() -> None:
+    messages = [check_json_request({"orq": {"thread": {"id": ident}}}, POLICY)[0][0].message
+                for ident in (1, True, 1.0, 1, True)]
+    assert messages == ["thread id must be a string, not int", "thread id must be a string, not bool",
+                        "thread id must be a string, not float", "thread id must be a string, not int",
+                        "thread id must be a string, not bool"]

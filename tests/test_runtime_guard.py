@@ -253,7 +253,7 @@ def test_an_internal_error_never_blocks_a_request(router: Router, monkeypatch: p
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(guard_module, "locate_and_check", broken)
+    monkeypatch.setattr(guard_module, "check_json_request", broken)
     guarded(router).chat.completions.create(model="m", messages=MSG, extra_body=BAD)
     assert router.received[-1]["orq"] == BAD["orq"]
     assert any("internal error" in r.getMessage() and r.levelname == "ERROR" for r in caplog.records)

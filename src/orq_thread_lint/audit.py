@@ -16,8 +16,8 @@ from pathlib import Path
 from .policy import Policy
 from .report import Finding
 from .rules.catalog import RULES
-from .rules.engine import locate_and_check
-from .rules.overlap import overlap, request_scope, thread_id_of
+from .rules.engine import check_json_request
+from .rules.overlap import overlap, request_scope
 from .values import from_json
 from .violations import Violation
 
@@ -145,17 +145,14 @@ def _check_record(record: Record, name: str, policy: Policy, scope_field: str | 
         if not policy.enabled("OTL000"):
             return []
         return [invalid(name, "record is not a JSON object (a request body)", record.row, record.column)]
-    body = from_json(record.body)
-    violations, found = locate_and_check(body, policy)
-    if policy.enabled("OTL007"):
-        scope = request_scope(body, scope_field)
+    found, thread_ids = check_json_request(record.body, policy)
+    violations = list(found)
+    if thread_ids and policy.enabled("OTL007"):
+        scope = request_scope(from_json(record.body), scope_field)
         if scope is not None:
-            for thread in found:
-                tid = thread_id_of(thread.node)
-                if tid is None:
-                    continue
-                here = f"{name}:{record.row}"
+            here = f"{name}:{record.row}"
+            for tid, path in thread_ids:
                 first = owners.setdefault(tid, (scope, here))
                 if first[0] != scope:
-                    violations.append(overlap(f"{thread.path}.id", first[1]))
+                    violations.append(overlap(path, first[1]))
     return [Finding(name, record.row, record.column, v) for v in violations]

@@ -10,6 +10,7 @@ pass it through untouched. ``path`` is the logical place in the request (``orq.t
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import cast
 
 
 class Node:
@@ -136,16 +137,20 @@ class JsonMapping(Mapping):
         self._keys: list[str] | None = None
 
     def keys(self) -> list[str]:
-        if self._keys is None:
-            self._keys = [k for k in self._data if isinstance(k, str)]
-        return self._keys
+        keys = self._keys
+        if keys is None:
+            raw = list(self._data)
+            keys = self._keys = cast("list[str]", raw) if {*map(type, raw)} <= _STR else [
+                k for k in raw if isinstance(k, str)]
+        return keys
 
     def get(self, key: str) -> Node | None:
         node = self._nodes.get(key)
         if node is None:
-            if key not in self._data:
+            value = self._data.get(key, _ABSENT)
+            if value is _ABSENT:
                 return None
-            node = self._nodes[key] = from_json(self._data[key], f"{self.path}.{key}" if self.path else key)
+            node = self._nodes[key] = from_json(value, f"{self.path}.{key}" if self.path else key)
         return node
 
     def key_anchor(self, key: str) -> object:
@@ -154,12 +159,19 @@ class JsonMapping(Mapping):
 
 def from_json(value: object, path: str = "") -> Node:
     """Wrap a decoded JSON value (or the Python objects a client is about to serialise)."""
-    if isinstance(value, str):
-        return Text(value, path)
-    if isinstance(value, dict):
-        return JsonMapping(value, path)
+    kind = type(value)  # exact types first: they are almost all a request holds
+    if kind is str or (kind is not dict and isinstance(value, str)):
+        return Text(value, path)  # type: ignore[arg-type]
+    if kind is dict or isinstance(value, dict):
+        return JsonMapping(value, path)  # type: ignore[arg-type]
     if isinstance(value, (list, tuple)):
         prefix = path + "["
         return List([Text(v, f"{prefix}{i}]") if type(v) is str else from_json(v, f"{prefix}{i}]")
                      for i, v in enumerate(value)], path)
     return Scalar(value, path)
+
+
+_ABSENT = object()
+
+
+_STR = {str}

@@ -22,6 +22,9 @@ ORQ_FIELDS = frozenset({
 FLAT_THREAD_KEYS = ("thread_id", "threadId", "thread-id")
 METADATA_THREAD_KEYS = ("thread_id", "threadId", "thread", "thread-id")
 HEADER = "X-ORQ-THREAD-ID"
+# The fields whose values the request rules read; of every other field they read only the name.
+# (The JSON memo in ``engine`` relies on this; tests check it.)
+READ_FIELDS = ("metadata", "orq", "thread")
 
 
 class Found(NamedTuple):

@@ -17,10 +17,10 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from ..policy import Policy
-from ..rules.engine import locate_and_check
-from ..rules.overlap import overlap, request_scope, thread_id_of
+from ..rules.engine import check_json_request
+from ..rules.overlap import overlap, request_scope
 from ..rules.request import HEADER
-from ..values import Text, from_json
+from ..values import from_json
 from ..violations import Violation
 from .repair import repair_body
 from .scope import current_scope
@@ -32,6 +32,7 @@ THREADED_PATHS = ("/chat/completions", "/responses", "/completions")
 MODES = ("enforce", "warn", "repair", "off", "collect")
 C = TypeVar("C")
 Bind = tuple[str, str, str]
+_HEADER_LOWER = HEADER.lower()
 
 
 class ThreadPolicyError(Exception):
@@ -68,53 +69,55 @@ class Guard:
         self.uniqueness = cfg.uniqueness
         self.ttl_ms = cfg.ttl_seconds * 1000
         self.closed = cfg.on_store_error == "closed"
+        self.binds_ids = self.uniqueness != "off" and policy.enabled("OTL007")
 
     # What to check -----------------------------------------------------------------------------
-    def _body(self, options: Any) -> dict[str, Any] | None:
-        method, url = options.method, options.url
-        if not (isinstance(method, str) and method.lower() == "post" and isinstance(url, str)
-                and url.endswith(THREADED_PATHS)):
-            return None
-        data = options.json_data if isinstance(options.json_data, dict) else {}
-        extra = options.extra_json if isinstance(options.extra_json, dict) else {}
-        if not extra:
-            return data
-        merged = {**data, **extra}
-        return {k: v for k, v in merged.items() if not _is_omit(v)}
-
-    def _header(self, options: Any) -> str | None:
-        headers = options.headers if isinstance(options.headers, dict) else {}
-        for key, value in headers.items():
-            if isinstance(key, str) and key.lower() == HEADER.lower() and isinstance(value, str):
-                return value
-        return None
-
-    def _scope(self, body_node: Any) -> str | None:
-        value: object = current_scope()
-        if value is None and self.scope is not None:
-            value = self.scope()
-        if value is None:
-            return request_scope(body_node)
-        return str(value)
-
     def _evaluate(self, body: dict[str, Any], header: str | None) -> tuple[list[Violation], list[Bind]]:
         """Value violations, and the bindings uniqueness asks for: (thread id, owner, path)."""
-        node = from_json(body)
-        head = Text(header, f"headers.{HEADER}") if header is not None else None
-        violations, found = locate_and_check(node, self.policy, header=head)
-        if self.uniqueness == "off" or not self.policy.enabled("OTL007"):
+        found, thread_ids = check_json_request(body, self.policy, header)
+        violations = list(found)
+        if not (self.binds_ids and thread_ids):
             return violations, []
-        ids: dict[str, str] = {}
-        for f in found:
-            tid = thread_id_of(f.node)
-            if tid:
-                ids.setdefault(tid, f"{f.path}.id")
-        if header:
-            ids.setdefault(header, f"headers.{HEADER}")
-        owner = self._scope(node) if self.uniqueness == "scope" else ""
-        if owner is None:
-            return violations, []  # no scope: nothing to compare
-        return violations, [(tid, owner, path) for tid, path in ids.items()]
+        if self.uniqueness == "scope":
+            owner: object = current_scope()
+            if owner is None and self.scope is not None:
+                owner = self.scope()
+            owner = request_scope(from_json(body)) if owner is None else str(owner)
+            if owner is None:
+                return violations, []  # no scope: nothing to compare
+        else:
+            owner = ""
+        return violations, [(tid, owner, path) for tid, path in thread_ids]
+
+    def _inspect(self, options: Any) -> tuple[list[Violation], list[Bind], Any] | None:
+        """The violations of a request about to be sent and the bindings it asks for; ``None`` when
+        there is nothing to check. Enforcing modes raise here, before any binding: a refused
+        request claims no id. A bug of ours never blocks a request: it is logged and the request
+        goes out unchecked."""
+        try:
+            body = _threaded_body(options)
+            if body is None:
+                return None
+            header = _thread_header(options.headers)
+            violations, binds = self._evaluate(body, header)
+            if violations:
+                if self.mode == "repair":
+                    fixed = repair_body(body, self.policy)
+                    if fixed is not None:
+                        options = _with_body(options, fixed)
+                        violations, binds = self._evaluate(fixed, header)
+                if violations and self.mode in ("enforce", "repair"):
+                    raise ThreadPolicyError(violations)
+            if self.uniqueness == "single-use":
+                # Retries of one call share its idempotency key; a second call has another.
+                key = getattr(options, "idempotency_key", None)
+                binds = [(tid, key, path) for tid, _, path in binds] if key else []
+            return violations, binds, options
+        except ThreadPolicyError:
+            raise
+        except Exception:
+            log.exception("orq-thread-lint: internal error while checking a request; it was sent unchecked")
+            return None
 
     # Modes ---------------------------------------------------------------------------------------
     def _conclude(self, options: Any, violations: list[Violation]) -> Any:
@@ -132,71 +135,73 @@ class Guard:
             return options
         raise ThreadPolicyError(violations)
 
-    def _prepare(self, options: Any) -> tuple[list[Violation], list[Bind], Any] | None:
-        if self.mode == "off":
-            return None
-        body = self._body(options)
-        if body is None:
-            return None
-        header = self._header(options)
-        violations, binds = self._evaluate(body, header)
-        if self.mode == "repair" and violations:
-            fixed = repair_body(body, self.policy)
-            if fixed is not None:
-                options = _with_body(options, fixed)
-                body = fixed
-                violations, binds = self._evaluate(body, header)
-        if violations and self.mode in ("enforce", "repair"):
-            raise ThreadPolicyError(violations)  # before binding: a refused request claims no id
-        if self.uniqueness == "single-use":
-            # Retries of one call share its idempotency key; a second call has another.
-            key = getattr(options, "idempotency_key", None)
-            binds = [(tid, key, path) for tid, _, path in binds] if key else []
-        return violations, binds, options
-
     def _uniqueness_failed(self, exc: StoreError) -> None:
         if self.closed:
             raise ThreadStoreError([_store_violation(exc)]) from exc
         log.warning("orq-thread-lint: uniqueness store failed, request sent unchecked: %s", exc)
         warnings.warn(OrqThreadWarning(f"uniqueness store failed; request sent unchecked: {exc}"), stacklevel=6)
 
-    def _checked(self, options: Any) -> tuple[list[Violation], list[Bind], Any] | None:
-        """``_prepare``, except that a bug of ours never blocks a request: it is logged and the
-        request goes out unchecked. Policy violations still raise."""
-        try:
-            return self._prepare(options)
-        except ThreadPolicyError:
-            raise
-        except Exception:
-            log.exception("orq-thread-lint: internal error while checking a request; it was sent unchecked")
-            return None
-
     def check_options(self, options: Any) -> Any:
-        prepared = self._checked(options)
-        if prepared is None:
+        if self.mode == "off":
             return options
-        violations, binds, options = prepared
-        try:
-            for tid, owner, path in binds:
-                if self.store.bind(self.store.key(tid), owner, self.ttl_ms) != owner:
-                    violations.append(overlap(path))
-        except StoreError as exc:
-            self._uniqueness_failed(exc)
+        inspected = self._inspect(options)
+        if inspected is None:
+            return options
+        violations, binds, options = inspected
+        if binds:
+            store = self.store
+            try:
+                for tid, owner, path in binds:
+                    if store.bind(store.key(tid), owner, self.ttl_ms) != owner:
+                        violations.append(overlap(path))
+            except StoreError as exc:
+                self._uniqueness_failed(exc)
         return self._conclude(options, violations)
 
     async def acheck_options(self, options: Any) -> Any:
         """The same check for async clients; only the store round trip is awaited."""
-        prepared = self._checked(options)
-        if prepared is None:
+        if self.mode == "off":
             return options
-        violations, binds, options = prepared
-        try:
-            for tid, owner, path in binds:
-                if await self.store.abind(self.store.key(tid), owner, self.ttl_ms) != owner:
-                    violations.append(overlap(path))
-        except StoreError as exc:
-            self._uniqueness_failed(exc)
+        inspected = self._inspect(options)
+        if inspected is None:
+            return options
+        violations, binds, options = inspected
+        if binds:
+            store = self.store
+            try:
+                for tid, owner, path in binds:
+                    if await store.abind(store.key(tid), owner, self.ttl_ms) != owner:
+                        violations.append(overlap(path))
+            except StoreError as exc:
+                self._uniqueness_failed(exc)
         return self._conclude(options, violations)
+
+
+def _threaded_body(options: Any) -> dict[str, Any] | None:
+    """The JSON body of a request to an endpoint that carries threads (else ``None``)."""
+    url = options.url
+    if not (type(url) is str and url.endswith(THREADED_PATHS)):
+        return None
+    method = options.method
+    if not (isinstance(method, str) and method.lower() == "post"):
+        return None
+    data = options.json_data
+    if type(data) is not dict:
+        data = data if isinstance(data, dict) else {}
+    extra = options.extra_json
+    if not extra or not isinstance(extra, dict):
+        return data
+    merged = {**data, **extra}
+    return {k: v for k, v in merged.items() if not _is_omit(v)}
+
+
+def _thread_header(headers: object) -> str | None:
+    if not headers or not isinstance(headers, dict):
+        return None
+    for key, value in headers.items():
+        if isinstance(key, str) and key.lower() == _HEADER_LOWER and isinstance(value, str):
+            return value
+    return None
 
 
 def _store_violation(exc: StoreError) -> Violation:
