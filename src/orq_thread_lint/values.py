@@ -10,7 +10,7 @@ pass it through untouched. ``path`` is the logical place in the request (``orq.t
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import cast
+from typing import Any
 
 
 class Node:
@@ -125,33 +125,28 @@ def child_path(path: str, key: str) -> str:
 
 
 class JsonMapping(Mapping):
-    """A JSON object (or any Python dict), converted one key at a time on demand (and once)."""
+    """A JSON object (or any Python dict), converted one key at a time on demand."""
 
-    __slots__ = ("_data", "_keys", "_nodes")
+    __slots__ = ("_data", "_keys")
 
     def __init__(self, data: dict[object, object], path: str) -> None:
         self.path = path
         self.anchor = None
         self._data = data
-        self._nodes: dict[str, Node] = {}
         self._keys: list[str] | None = None
 
     def keys(self) -> list[str]:
         keys = self._keys
         if keys is None:
-            raw = list(self._data)
-            keys = self._keys = cast("list[str]", raw) if {*map(type, raw)} <= _STR else [
-                k for k in raw if isinstance(k, str)]
+            raw: list[Any] = list(self._data)
+            keys = self._keys = raw if {*map(type, raw)} <= _STR else [k for k in raw if isinstance(k, str)]
         return keys
 
     def get(self, key: str) -> Node | None:
-        node = self._nodes.get(key)
-        if node is None:
-            value = self._data.get(key, _ABSENT)
-            if value is _ABSENT:
-                return None
-            node = self._nodes[key] = from_json(value, f"{self.path}.{key}" if self.path else key)
-        return node
+        value = self._data.get(key, _ABSENT)
+        if value is _ABSENT:
+            return None
+        return from_json(value, f"{self.path}.{key}" if self.path else key)
 
     def key_anchor(self, key: str) -> object:
         return child_path(self.path, key)

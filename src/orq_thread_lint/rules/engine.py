@@ -81,7 +81,7 @@ def _request_key(body: dict[str, Any], header: str | None) -> bytes | None:
     ``1.0`` and ``True`` are equal in Python, not to the rules) and refuses subclasses and other
     objects (no key, no memo); bytes cost the garbage collector nothing."""
     try:
-        key = marshal.dumps((header, tuple(body), *[body.get(f) for f in READ_FIELDS]), 2)
+        key = marshal.dumps((header, tuple(body), *map(body.get, READ_FIELDS)), 2)
     except ValueError:
         return None
     return key if len(key) <= _KEY_MAX else None

@@ -74,7 +74,8 @@ def is_generic(value: str, policy: Policy) -> bool:
     stem = low.rstrip("0123456789")
     if len(low) - len(stem) <= 4 and (stem in _GENERIC or (stem[:-1] in _GENERIC and stem[-1] == "-")):
         return True
-    return bool(policy.generic) and len(value) <= policy.config.thread_id.max_length and policy.generic.matches(value)
+    generic = policy.generic
+    return bool(generic.templates) and len(value) <= policy.config.thread_id.max_length and generic.matches(value)
 
 
 def _format_problem(text: str) -> str | None:
@@ -125,14 +126,14 @@ def _check_id(node: Node, emit: Emitter) -> None:
              suggestion="str(...)" if kind == "UUID" else None)
         return
     policy = emit.policy
+    on = policy.enabled_codes
     max_len = policy.config.thread_id.max_length
-    pieces = [node.value] if isinstance(node, Text) else node.literals
     if isinstance(node, Text):
         value = node.value
         if not value.strip():
             emit("OTL001", "thread id is empty" if not value else "thread id is blank", node)
             return
-        if emit.on("OTL005"):
+        if "OTL005" in on:
             if len(value) > max_len:
                 emit("OTL005", f"thread id is {len(value)} characters long (thread-id.max-length is {max_len})", node)
             problem = _format_problem(value)
@@ -141,26 +142,31 @@ def _check_id(node: Node, emit: Emitter) -> None:
                 clean = stripped != value and not _format_problem(stripped)
                 hint = "strip the surrounding whitespace" if clean else None
                 emit("OTL005", f"thread id {value!r} contains {problem}", node, suggestion=hint)
-    elif emit.on("OTL005"):
-        fixed = sum(len(p) for p in pieces)
-        if fixed > max_len:
-            emit("OTL005", f"thread id is at least {fixed} characters long (thread-id.max-length is {max_len})", node)
-        problem = next((p for p in map(_format_problem, pieces) if p), None)
-        if problem:
-            emit("OTL005", f"thread id {show(node)} contains {problem}", node)
-    pii = emit.on("OTL006") and next((p for p in map(find_pii, pieces) if p), None)
+        pii = "OTL006" in on and find_pii(value)
+    else:
+        pieces = node.literals
+        if "OTL005" in on:
+            fixed = sum(len(p) for p in pieces)
+            if fixed > max_len:
+                emit("OTL005", f"thread id is at least {fixed} characters long (thread-id.max-length is {max_len})",
+                     node)
+            problem = next((p for p in map(_format_problem, pieces) if p), None)
+            if problem:
+                emit("OTL005", f"thread id {show(node)} contains {problem}", node)
+        pii = "OTL006" in on and next((p for p in map(find_pii, pieces) if p), None)
     if pii:
         emit("OTL006", f"thread id holds {pii}; ids are shown in dashboards and logs", node,
              suggestion="use an opaque id (a UUID or a database key)")
         return
+    patterns = policy.id_patterns
     if isinstance(node, Text):
-        if emit.on("OTL003") and is_generic(node.value, policy):
+        if "OTL003" in on and is_generic(node.value, policy):
             emit("OTL003", f"thread id {node.value!r} is generic; unrelated conversations will share it", node,
                  suggestion="build the id from the user and session, e.g. 'user-{user_id}-{session_id}'")
             return
-        if policy.id_patterns and emit.on("OTL004") and not policy.id_patterns.matches(node.value):
+        if patterns.templates and "OTL004" in on and not patterns.matches(node.value):
             emit("OTL004", f"thread id {node.value!r} matches none of the thread-id patterns ({_list(policy)})", node)
-    elif policy.id_patterns and emit.on("OTL004") and not policy.id_patterns.could_match(node.shape()):
+    elif patterns.templates and "OTL004" in on and not patterns.could_match(node.shape()):
         emit("OTL004", f"thread id {show(node)} can't match any thread-id pattern ({_list(policy)})", node)
 
 

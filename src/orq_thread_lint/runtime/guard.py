@@ -192,7 +192,10 @@ def _threaded_body(options: Any) -> dict[str, Any] | None:
     if not extra or not isinstance(extra, dict):
         return data
     merged = {**data, **extra}
-    return {k: v for k, v in merged.items() if not _is_omit(v)}
+    for value in merged.values():
+        if type(value).__name__ == "Omit":  # the SDK leaves out keys set to `omit`, as here
+            return {k: v for k, v in merged.items() if type(v).__name__ != "Omit"}
+    return merged
 
 
 def _thread_header(headers: object) -> str | None:
@@ -208,10 +211,6 @@ def _store_violation(exc: StoreError) -> Violation:
     v = overlap("")
     return Violation(v.code, v.name, f"uniqueness could not be checked ({exc}); on-store-error is 'closed'",
                      "", v.severity)
-
-
-def _is_omit(value: object) -> bool:
-    return type(value).__name__ == "Omit"
 
 
 def _with_body(options: Any, body: dict[str, Any]) -> Any:
