@@ -91,19 +91,29 @@ def test_request_rules_read_only_the_read_fields(body: dict[str, object], data: 
         assert locate_and_check(from_json(other), policy)[0] == locate_and_check(from_json(body), policy)[0]
 
 
-@settings(max_examples=300)
-@given(bodies, headers, bodies, headers)
-def test_a_memo_hit_is_the_verdict_of_that_body(a: dict[str, object], ha: str | None,
-                                                 b: dict[str, object], hb: str | None) -> None:
-    for policy in (POLICY, STRICT):
+ids = st.sampled_from(["", " ", "conversation1", "user-1-abc", "user-2-abc", " user-3-abc ", "a b",
+                      "4111 1111 1111 1111", "x@example.com"]) | st.text(max_size=12)
+threads = st.fixed_dictionaries({"id": ids | json_values}, optional={
+    "tags": st.lists(st.sampled_from(["support", "billing", "x", 1]), max_size=3), "thread_id": ids})
+thread_bodies = st.fixed_dictionaries({}, optional={
+    "model": st.just("m"), "orq": st.fixed_dictionaries({"thread": threads}, optional={"identity": json_values}),
+    "thread": threads, "metadata": json_values})
+LAX = Policy.from_dict({"ignore": ["OTL001", "OTL003", "OTL004", "OTL005", "OTL006", "OTL101"]})
+
+
+@settings(max_examples=400)
+@given(st.lists(st.tuples(thread_bodies | bodies, st.none() | ids), min_size=2, max_size=6))
+def test_memo_hits_answer_as_the_rules_do(requests: list[tuple[dict[str, object], str | None]]) -> None:
+    for policy in (POLICY, STRICT, LAX):
+        fresh = []
+        for body, header in requests:
+            policy.request_verdicts.clear()
+            fresh.append(check_json_request(body, policy, header))
+            assert list(fresh[-1][0]) == locate_and_check(
+                from_json(body), policy, header=None if header is None else Text(header, "headers.X-ORQ-THREAD-ID"))[0]
         policy.request_verdicts.clear()
-        fresh_b = check_json_request(b, policy, hb)
-        assert list(fresh_b[0]) == locate_and_check(
-            from_json(b), policy, header=None if hb is None else Text(hb, "headers.X-ORQ-THREAD-ID"))[0]
-        policy.request_verdicts.clear()
-        check_json_request(a, policy, ha)
-        assert check_json_request(b, policy, hb) == fresh_b  # with a's verdict in the memo
-        assert check_json_request(b, policy, hb) == fresh_b  # from the memo
+        for (body, header), expected in zip(requests, fresh, strict=True):
+            assert check_json_request(body, policy, header) == expected
 
 
 def test_the_memo_keeps_types_apart() -> None:
@@ -112,3 +122,17 @@ def test_the_memo_keeps_types_apart() -> None:
     assert messages == ["thread id must be a string, not int", "thread id must be a string, not bool",
                         "thread id must be a string, not float", "thread id must be a string, not int",
                         "thread id must be a string, not bool"]
+
+
+def test_the_memo_quotes_the_ids_of_two_threads() -> None:
+    for first in ("user-1-abc", "user-2-abc"):
+        body = {"orq": {"thread": {"id": first}}, "thread": {"id": "user-9-abc"}}
+        messages = [v.message for v in check_json_request(body, POLICY)[0] if v.code == "OTL103"]
+        assert messages and all(repr(first) in m for m in messages)
+
+
+def test_the_memo_knows_a_header_that_repeats_the_thread_id() -> None:
+    body = {"orq": {"thread": {"id": "user-1-abc", "tags": ["support"]}}}
+    assert check_json_request(body, POLICY, "user-1-abc")[1] == (("user-1-abc", "orq.thread.id"),)
+    assert check_json_request(body, POLICY, "user-2-abc")[1] == (
+        ("user-1-abc", "orq.thread.id"), ("user-2-abc", "headers.X-ORQ-THREAD-ID"))

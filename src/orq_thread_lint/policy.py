@@ -21,7 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .rules.catalog import RULES
-from .rules.engine import JsonVerdict
+from .rules.engine import Memoised
 from .rules.engine import check_request as _check_request
 from .rules.engine import check_thread as _check_thread
 from .templates import TemplateError, TemplateSet, parse
@@ -270,7 +270,7 @@ class Policy:
         self.id_verdicts: dict[str, tuple[tuple[str, str, str | None], ...]] = {}
         self.tag_verdicts: dict[str, tuple[tuple[str, str, str | None], ...]] = {}
         # Verdicts per JSON request, keyed on what the request rules read; see rules.engine.
-        self.request_verdicts: dict[bytes, JsonVerdict] = {}
+        self.request_verdicts: dict[bytes, Memoised] = {}
 
     @cached_property
     def tags_allowed(self) -> TemplateSet:

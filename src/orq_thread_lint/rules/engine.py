@@ -9,7 +9,7 @@ from ..values import Node, Text, from_json
 from ..violations import Violation
 from .overlap import thread_id_of
 from .request import HEADER, READ_FIELDS, Found, check_request_node
-from .thread import Emitter, check_thread_node
+from .thread import Emitter, check_thread_node, id_verdict
 
 if TYPE_CHECKING:
     from ..policy import Policy
@@ -44,44 +44,70 @@ def locate_and_check(body: Node, policy: Policy, *, header: Node | None = None,
 # the garbage collector stops tracking those once they hold only strings, so a full memo costs
 # the collector nothing (a NamedTuple stays tracked).
 JsonVerdict = tuple[tuple[Violation, ...], tuple[tuple[str, str], ...]]
+# What the memo holds: the violations, and (slot of the id, where it sits) for each thread id.
+Memoised = tuple[tuple[Violation, ...], tuple[tuple[int, str], ...]]
 
 
 def check_json_request(body: dict[str, Any], policy: Policy, header: str | None = None) -> JsonVerdict:
     """:func:`locate_and_check` for a decoded JSON body (and the thread header, if any).
 
-    The verdict depends only on the policy, the header, the names of the body's fields and the
-    values of :data:`~orq_thread_lint.rules.request.READ_FIELDS`, so it is memoised per policy
-    on those: a conversation sends the same thread with every turn, whatever its messages hold.
+    Memoised per policy on what the rules read (see :func:`_request_key`): the turns of a
+    conversation repeat its thread, and a new conversation usually differs from the last one
+    only by a thread id with the same findings (none).
     """
-    key = _request_key(body, header)
+    keyed = _request_key(body, header, policy)
     memo = policy.request_verdicts
-    if key is not None:
-        verdict = memo.get(key)
-        if verdict is not None:
-            return verdict
-    violations, found = locate_and_check(
-        from_json(body), policy, header=Text(header, HEADER_PATH) if header is not None else None)
-    ids: dict[str, str] = {}
+    if keyed is not None:
+        hit = memo.get(keyed[0])
+        if hit is not None:
+            ids = keyed[1]
+            return hit[0], tuple((ids[slot] or "", path) for slot, path in hit[1])
+    violations: list[Violation] = []
+    found = check_request_node(from_json(body), Emitter(policy, violations),
+                               header=Text(header, HEADER_PATH) if header is not None else None)
+    where: dict[str, str] = {}
     for f in found:
         tid = thread_id_of(f.node)
         if tid:
-            ids.setdefault(tid, f"{f.path}.id")
+            where.setdefault(tid, f"{f.path}.id")
     if header:
-        ids.setdefault(header, HEADER_PATH)
-    verdict = (tuple(violations), tuple(ids.items()))
-    if key is not None:
+        where.setdefault(header, HEADER_PATH)
+    verdict = (tuple(violations), tuple(where.items()))
+    if keyed is not None and all(tid in keyed[1] for tid in where):  # else the rules found ids elsewhere
         if len(memo) >= _MEMO_MAX:
             memo.clear()
-        memo[key] = verdict
+        memo[keyed[0]] = (verdict[0], tuple((keyed[1].index(tid), path) for tid, path in verdict[1]))
     return verdict
 
 
-def _request_key(body: dict[str, Any], header: str | None) -> bytes | None:
-    """The memo key: what the request rules read, marshalled. Marshal keeps types apart (``1``,
-    ``1.0`` and ``True`` are equal in Python, not to the rules) and refuses subclasses and other
-    objects (no key, no memo); bytes cost the garbage collector nothing."""
+def _request_key(body: dict[str, Any], header: str | None, policy: Policy) -> tuple[bytes, list[str | None]] | None:
+    """The memo key, and the thread ids it stands for (at ``orq.thread.id``, ``thread.id`` and the
+    header, ``None`` where there is none).
+
+    The rules read the names of the body's fields and the values of
+    :data:`~orq_thread_lint.rules.request.READ_FIELDS`. A thread id's text only matters through
+    its own findings (:func:`~orq_thread_lint.rules.thread.id_verdict`) and whether it is empty or
+    blank, so a lone thread id and the header stand in the key by those (and by which other id
+    they equal); two thread ids are kept as they are, as a finding comparing them quotes both.
+    Marshal keeps types apart (``1``, ``1.0`` and ``True`` are equal in Python, not to the
+    rules) and refuses subclasses and other objects (no key, no memo); bytes cost the garbage
+    collector nothing. Tests check every claim here against the rules.
+    """
+    read = dict(zip(READ_FIELDS, map(body.get, READ_FIELDS), strict=True))
+    orq, thread = read["orq"], read["thread"]
+    inner = orq.get("thread") if type(orq) is dict else None
+    first = inner.get("id") if type(inner) is dict else None
+    second = thread.get("id") if type(thread) is dict else None
+    first, second = (first if type(first) is str else None), (second if type(second) is str else None)
+    if first is not None and second is None:
+        read["orq"] = {**orq, "thread": {**inner, "id": None}}  # type: ignore[dict-item]
+    elif second is not None and first is None:
+        read["thread"] = {**thread, "id": None}  # type: ignore[dict-item]
+    ids = [first, second, header]
+    stand_ins = [(slot, id_verdict(tid, policy), ids.index(tid), bool(tid), bool(tid.strip()))
+                 for slot, tid in enumerate(ids) if tid is not None]
     try:
-        key = marshal.dumps((header, tuple(body), *map(body.get, READ_FIELDS)), 2)
+        key = marshal.dumps((tuple(body), stand_ins, *read.values()), 2)
     except ValueError:
         return None
-    return key if len(key) <= _KEY_MAX else None
+    return (key, ids) if len(key) <= _KEY_MAX else None

@@ -86,24 +86,34 @@ def _format_problem(text: str) -> str | None:
     return "non-ASCII characters"
 
 
-Verdicts = dict[str, tuple[tuple[str, str, str | None], ...]]
+Verdict = tuple[tuple[str, str, str | None], ...]
+Verdicts = dict[str, Verdict]
 
 
-def _replay(node: Text, emit: Emitter, cache: Verdicts, check: Callable[[Node, Emitter], None]) -> None:
-    """Run ``check`` on a known string once per policy and text, then replay its findings.
+def _verdict(text: str, policy: Policy, cache: Verdicts, check: Callable[[Node, Emitter], None]) -> Verdict:
+    """The findings of ``check`` on a known string, once per policy and text.
 
     A known value's findings depend only on its text and the policy: a conversation sends the
     same id with every turn, and tags come from a small vocabulary. The cache is bounded."""
-    verdict = cache.get(node.value)
+    verdict = cache.get(text)
     if verdict is None:
         found: list[Violation] = []
-        check(Text(node.value, ""), Emitter(emit.policy, found))
+        check(Text(text, ""), Emitter(policy, found))
         verdict = tuple((v.code, v.message, v.suggestion) for v in found)
         if len(cache) >= _VERDICTS_MAX:
             cache.clear()
-        cache[node.value] = verdict
-    for code, message, suggestion in verdict:
+        cache[text] = verdict
+    return verdict
+
+
+def _replay(node: Text, emit: Emitter, cache: Verdicts, check: Callable[[Node, Emitter], None]) -> None:
+    for code, message, suggestion in _verdict(node.value, emit.policy, cache, check):
         emit(code, message, node, suggestion=suggestion)
+
+
+def id_verdict(text: str, policy: Policy) -> Verdict:
+    """What :func:`check_id` finds in a known id: (code, message, suggestion) for each finding."""
+    return _verdict(text, policy, policy.id_verdicts, _check_id)
 
 
 def check_id(node: Node, emit: Emitter) -> None:
@@ -164,7 +174,7 @@ def _check_id(node: Node, emit: Emitter) -> None:
             emit("OTL003", f"thread id {node.value!r} is generic; unrelated conversations will share it", node,
                  suggestion="build the id from the user and session, e.g. 'user-{user_id}-{session_id}'")
             return
-        if patterns.templates and "OTL004" in on and not patterns.matches(node.value):
+        if patterns.templates and "OTL004" in on and patterns.match(node.value) is None:
             emit("OTL004", f"thread id {node.value!r} matches none of the thread-id patterns ({_list(policy)})", node)
     elif patterns.templates and "OTL004" in on and not patterns.could_match(node.shape()):
         emit("OTL004", f"thread id {show(node)} can't match any thread-id pattern ({_list(policy)})", node)

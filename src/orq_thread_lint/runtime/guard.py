@@ -30,6 +30,7 @@ log = logging.getLogger("orq_thread_lint")
 
 THREADED_PATHS = ("/chat/completions", "/responses", "/completions")
 MODES = ("enforce", "warn", "repair", "off", "collect")
+_PLAIN = {str, list, dict, int, float, bool, type(None)}
 C = TypeVar("C")
 Bind = tuple[str, str, str]
 _HEADER_LOWER = HEADER.lower()
@@ -121,8 +122,6 @@ class Guard:
 
     # Modes ---------------------------------------------------------------------------------------
     def _conclude(self, options: Any, violations: list[Violation]) -> Any:
-        if not violations:
-            return options
         if self.mode == "collect":
             if self.sink is not None:
                 self.sink.extend(violations)
@@ -156,7 +155,7 @@ class Guard:
                         violations.append(overlap(path))
             except StoreError as exc:
                 self._uniqueness_failed(exc)
-        return self._conclude(options, violations)
+        return self._conclude(options, violations) if violations else options
 
     async def acheck_options(self, options: Any) -> Any:
         """The same check for async clients; only the store round trip is awaited."""
@@ -174,7 +173,7 @@ class Guard:
                         violations.append(overlap(path))
             except StoreError as exc:
                 self._uniqueness_failed(exc)
-        return self._conclude(options, violations)
+        return self._conclude(options, violations) if violations else options
 
 
 def _threaded_body(options: Any) -> dict[str, Any] | None:
@@ -189,17 +188,16 @@ def _threaded_body(options: Any) -> dict[str, Any] | None:
     if type(data) is not dict:
         data = data if isinstance(data, dict) else {}
     extra = options.extra_json
-    if not extra or not isinstance(extra, dict):
+    if not isinstance(extra, dict) or not extra:
         return data
     merged = {**data, **extra}
-    for value in merged.values():
-        if type(value).__name__ == "Omit":  # the SDK leaves out keys set to `omit`, as here
-            return {k: v for k, v in merged.items() if type(v).__name__ != "Omit"}
-    return merged
+    if {*map(type, merged.values())} <= _PLAIN:
+        return merged
+    return {k: v for k, v in merged.items() if type(v).__name__ != "Omit"}  # the SDK leaves `omit` out too
 
 
 def _thread_header(headers: object) -> str | None:
-    if not headers or not isinstance(headers, dict):
+    if not isinstance(headers, dict) or not headers:  # usually the SDK's `not_given`
         return None
     for key, value in headers.items():
         if isinstance(key, str) and key.lower() == _HEADER_LOWER and isinstance(value, str):
