@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 HEADER_PATH = f"headers.{HEADER}"
 _MEMO_MAX = 4096
-_KEY_MAX = 2048  # bytes; a request with more in its read fields is checked without the memo
+_KEY_MAX = 1024  # bytes; a request with more in its read fields is checked without the memo
 
 
 def check_thread(node: Node, policy: Policy) -> list[Violation]:
@@ -104,8 +104,13 @@ def _request_key(body: dict[str, Any], header: str | None, policy: Policy) -> tu
     elif second is not None and first is None:
         read["thread"] = {**thread, "id": None}  # type: ignore[dict-item]
     ids = [first, second, header]
-    stand_ins = [(slot, id_verdict(tid, policy), ids.index(tid), bool(tid), bool(tid.strip()))
-                 for slot, tid in enumerate(ids) if tid is not None]
+    stand_ins = []
+    known = policy.id_verdicts
+    for slot, tid in enumerate(ids):
+        if tid is not None:
+            verdict = known.get(tid)
+            stand_ins.append((slot, id_verdict(tid, policy) if verdict is None else verdict, ids.index(tid),
+                              bool(tid), bool(tid.strip())))
     try:
         key = marshal.dumps((tuple(body), stand_ins, *read.values()), 2)
     except ValueError:

@@ -60,6 +60,8 @@ def find_pii(text: str) -> str | None:
     """What kind of personal data or secret ``text`` holds, or None."""
     if text.replace("-", "").replace("_", "").isalnum():
         # Only letters, digits, '-' and '_': no e-mail, phone, IP or JWT can be in it.
+        if len(text) < 13:
+            return None  # too short for a key or a card number
         if _has_key(text):
             return "an API key"
         return "a payment-card number" if _has_card(text) else None

@@ -99,7 +99,7 @@ def _verdict(text: str, policy: Policy, cache: Verdicts, check: Callable[[Node, 
     if verdict is None:
         found: list[Violation] = []
         check(Text(text, ""), Emitter(policy, found))
-        verdict = tuple((v.code, v.message, v.suggestion) for v in found)
+        verdict = tuple((v.code, v.message, v.suggestion) for v in found) if found else ()
         if len(cache) >= _VERDICTS_MAX:
             cache.clear()
         cache[text] = verdict
