@@ -60,8 +60,8 @@ def check_json_request(body: dict[str, Any], policy: Policy, header: str | None 
     if keyed is not None:
         hit = memo.get(keyed[0])
         if hit is not None:
-            ids = keyed[1]
-            return hit[0], tuple((ids[slot] or "", path) for slot, path in hit[1])
+            ids = keyed[1]  # a memoised slot always holds an id: the key says which slots do
+            return hit[0], tuple((ids[slot], path) for slot, path in hit[1])  # type: ignore[misc]
     violations: list[Violation] = []
     found = check_request_node(from_json(body), Emitter(policy, violations),
                                header=Text(header, HEADER_PATH) if header is not None else None)
