@@ -32,7 +32,8 @@ THREADED_PATHS = ("/chat/completions", "/responses", "/completions")
 MODES = ("enforce", "warn", "repair", "off", "collect")
 _PLAIN = {str, list, dict, int, float, bool, type(None)}
 C = TypeVar("C")
-Bind = tuple[str, str, str]
+# violations, (thread id, where it sits) for each id to bind, their owner, the options to send
+Inspected = tuple[list[Violation], tuple[tuple[str, str], ...], str, Any]
 _HEADER_LOWER = HEADER.lower()
 
 
@@ -73,52 +74,42 @@ class Guard:
         self.binds_ids = self.uniqueness != "off" and policy.enabled("OTL007")
 
     # What to check -----------------------------------------------------------------------------
-    def _evaluate(self, body: dict[str, Any], header: str | None) -> tuple[list[Violation], list[Bind]]:
-        """Value violations, and the bindings uniqueness asks for: (thread id, owner, path)."""
-        found, thread_ids = check_json_request(body, self.policy, header)
-        violations = list(found)
-        if not (self.binds_ids and thread_ids):
-            return violations, []
-        if self.uniqueness == "scope":
-            owner: object = current_scope()
-            if owner is None and self.scope is not None:
-                owner = self.scope()
-            owner = request_scope(from_json(body)) if owner is None else str(owner)
-            if owner is None:
-                return violations, []  # no scope: nothing to compare
-        else:
-            owner = ""
-        return violations, [(tid, owner, path) for tid, path in thread_ids]
-
-    def _inspect(self, options: Any) -> tuple[list[Violation], list[Bind], Any] | None:
-        """The violations of a request about to be sent and the bindings it asks for; ``None`` when
-        there is nothing to check. Enforcing modes raise here, before any binding: a refused
-        request claims no id. A bug of ours never blocks a request: it is logged and the request
-        goes out unchecked."""
+    def _inspect(self, options: Any) -> Inspected | None:
+        """The violations of a request about to be sent, the thread ids uniqueness must bind (with
+        where they sit) and their owner; ``None`` when there is nothing to check. Enforcing modes
+        raise here, before any binding: a refused request claims no id. A bug of ours never blocks
+        a request: it is logged and the request goes out unchecked."""
         try:
             body = _threaded_body(options)
             if body is None:
                 return None
             header = _thread_header(options.headers)
-            violations, binds = self._evaluate(body, header)
-            if violations:
-                if self.mode == "repair":
-                    fixed = repair_body(body, self.policy)
-                    if fixed is not None:
-                        options = _with_body(options, fixed)
-                        violations, binds = self._evaluate(fixed, header)
-                if violations and self.mode in ("enforce", "repair"):
-                    raise ThreadPolicyError(violations)
-            if self.uniqueness == "single-use":
-                # Retries of one call share its idempotency key; a second call has another.
-                key = getattr(options, "idempotency_key", None)
-                binds = [(tid, key, path) for tid, _, path in binds] if key else []
-            return violations, binds, options
+            found, thread_ids = check_json_request(body, self.policy, header)
+            if found and self.mode == "repair":
+                fixed = repair_body(body, self.policy)
+                if fixed is not None:
+                    options, body = _with_body(options, fixed), fixed
+                    found, thread_ids = check_json_request(body, self.policy, header)
+            if found and self.mode in ("enforce", "repair"):
+                raise ThreadPolicyError(found)
+            owner = self._owner(body, options) if self.binds_ids and thread_ids else None
+            return list(found), (thread_ids if owner is not None else ()), owner or "", options
         except ThreadPolicyError:
             raise
         except Exception:
             log.exception("orq-thread-lint: internal error while checking a request; it was sent unchecked")
             return None
+
+    def _owner(self, body: dict[str, Any], options: Any) -> str | None:
+        """Who a request's thread ids are bound to; ``None``: nothing to compare."""
+        if self.uniqueness == "single-use":
+            # Retries of one call share its idempotency key; a second call has another.
+            key = getattr(options, "idempotency_key", None)
+            return str(key) if key else None
+        owner: object = current_scope()
+        if owner is None and self.scope is not None:
+            owner = self.scope()
+        return request_scope(from_json(body)) if owner is None else str(owner)
 
     # Modes ---------------------------------------------------------------------------------------
     def _conclude(self, options: Any, violations: list[Violation]) -> Any:
@@ -146,11 +137,11 @@ class Guard:
         inspected = self._inspect(options)
         if inspected is None:
             return options
-        violations, binds, options = inspected
-        if binds:
+        violations, thread_ids, owner, options = inspected
+        if thread_ids:
             store = self.store
             try:
-                for tid, owner, path in binds:
+                for tid, path in thread_ids:
                     if store.bind(store.key(tid), owner, self.ttl_ms) != owner:
                         violations.append(overlap(path))
             except StoreError as exc:
@@ -164,11 +155,11 @@ class Guard:
         inspected = self._inspect(options)
         if inspected is None:
             return options
-        violations, binds, options = inspected
-        if binds:
+        violations, thread_ids, owner, options = inspected
+        if thread_ids:
             store = self.store
             try:
-                for tid, owner, path in binds:
+                for tid, path in thread_ids:
                     if await store.abind(store.key(tid), owner, self.ttl_ms) != owner:
                         violations.append(overlap(path))
             except StoreError as exc:
