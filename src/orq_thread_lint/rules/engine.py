@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 HEADER_PATH = f"headers.{HEADER}"
 _MEMO_MAX = 4096
 _KEY_MAX = 1024  # bytes; a request with more in its read fields is checked without the memo
+_ORQ, _THREAD = READ_FIELDS.index("orq"), READ_FIELDS.index("thread")
 
 
 def check_thread(node: Node, policy: Policy) -> list[Violation]:
@@ -44,8 +45,8 @@ def locate_and_check(body: Node, policy: Policy, *, header: Node | None = None,
 # the garbage collector stops tracking those once they hold only strings, so a full memo costs
 # the collector nothing (a NamedTuple stays tracked).
 JsonVerdict = tuple[tuple[Violation, ...], tuple[tuple[str, str], ...]]
-# What the memo holds: the violations, and (slot of the id, where it sits) for each thread id.
-Memoised = tuple[tuple[Violation, ...], tuple[tuple[int, str], ...]]
+# What the memo holds: the violations, then the slot of each thread id and where it sits.
+Memoised = tuple[tuple[Violation, ...], tuple[int, ...], tuple[str, ...]]
 
 
 def check_json_request(body: dict[str, Any], policy: Policy, header: str | None = None) -> JsonVerdict:
@@ -59,9 +60,8 @@ def check_json_request(body: dict[str, Any], policy: Policy, header: str | None 
     memo = policy.request_verdicts
     if keyed is not None:
         hit = memo.get(keyed[0])
-        if hit is not None:
-            ids = keyed[1]  # a memoised slot always holds an id: the key says which slots do
-            return hit[0], tuple((ids[slot], path) for slot, path in hit[1])  # type: ignore[misc]
+        if hit is not None:  # a memoised slot always holds an id: the key says which slots do
+            return hit[0], tuple(zip(map(keyed[1].__getitem__, hit[1]), hit[2], strict=True))  # type: ignore[arg-type]
     violations: list[Violation] = []
     found = check_request_node(from_json(body), Emitter(policy, violations),
                                header=Text(header, HEADER_PATH) if header is not None else None)
@@ -76,7 +76,7 @@ def check_json_request(body: dict[str, Any], policy: Policy, header: str | None 
     if keyed is not None and all(tid in keyed[1] for tid in where):  # else the rules found ids elsewhere
         if len(memo) >= _MEMO_MAX:
             memo.clear()
-        memo[keyed[0]] = (verdict[0], tuple((keyed[1].index(tid), path) for tid, path in verdict[1]))
+        memo[keyed[0]] = (verdict[0], tuple(map(keyed[1].index, where)), tuple(where.values()))
     return verdict
 
 
@@ -93,16 +93,19 @@ def _request_key(body: dict[str, Any], header: str | None, policy: Policy) -> tu
     rules) and refuses subclasses and other objects (no key, no memo); bytes cost the garbage
     collector nothing. Tests check every claim here against the rules.
     """
-    read = dict(zip(READ_FIELDS, map(body.get, READ_FIELDS), strict=True))
-    orq, thread = read["orq"], read["thread"]
+    read = [*map(body.get, READ_FIELDS)]
+    orq, thread = read[_ORQ], read[_THREAD]
     inner = orq.get("thread") if type(orq) is dict else None
     first = inner.get("id") if type(inner) is dict else None
     second = thread.get("id") if type(thread) is dict else None
-    first, second = (first if type(first) is str else None), (second if type(second) is str else None)
+    if type(first) is not str:
+        first = None
+    if type(second) is not str:
+        second = None
     if first is not None and second is None:
-        read["orq"] = {**orq, "thread": {**inner, "id": None}}  # type: ignore[dict-item]
+        read[_ORQ] = {**orq, "thread": {**inner, "id": None}}  # type: ignore[dict-item]
     elif second is not None and first is None:
-        read["thread"] = {**thread, "id": None}  # type: ignore[dict-item]
+        read[_THREAD] = {**thread, "id": None}  # type: ignore[dict-item]
     ids = [first, second, header]
     stand_ins = []
     known = policy.id_verdicts
@@ -112,7 +115,7 @@ def _request_key(body: dict[str, Any], header: str | None, policy: Policy) -> tu
             stand_ins.append((slot, id_verdict(tid, policy) if verdict is None else verdict, ids.index(tid),
                               bool(tid), bool(tid.strip())))
     try:
-        key = marshal.dumps((tuple(body), stand_ins, *read.values()), 2)
+        key = marshal.dumps((tuple(body), stand_ins, read), 2)
     except ValueError:
         return None
     return (key, ids) if len(key) <= _KEY_MAX else None
