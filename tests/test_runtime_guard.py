@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import warnings
 from typing import Any
 
@@ -134,6 +135,27 @@ def test_warn_mode_sends_unchanged_and_warns(router: Router, caplog: pytest.LogC
     assert any("OTL003 generic-thread-id" in r.getMessage() for r in caplog.records)
     assert not any("conversation1" in r.getMessage() for r in caplog.records if r.levelname in ("INFO", "WARNING"))
     assert issubclass(OrqThreadWarning, UserWarning)
+
+
+@pytest.mark.parametrize("how", ["create", "raw", "async"])
+def test_warnings_point_at_the_line_that_sent_the_request(router: Router, how: str) -> None:
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        if how == "async":
+            g = guarded(router, mode="warn", cls=AsyncOpenAI)
+
+            async def main() -> int:
+                line = sys._getframe().f_lineno + 1
+                await g.with_options(timeout=3).chat.completions.create(model="m", messages=MSG, extra_body=BAD)
+                return line
+
+            line = asyncio.run(main())
+        else:
+            g = guarded(router, mode="warn")
+            send = g.chat.completions.with_raw_response.create if how == "raw" else g.chat.completions.create
+            line = sys._getframe().f_lineno + 1
+            send(model="m", messages=MSG, extra_body=BAD)
+    assert [(w.filename, w.lineno) for w in seen if w.category is OrqThreadWarning] == [(__file__, line)]
 
 
 def test_repair_mode(router: Router) -> None:

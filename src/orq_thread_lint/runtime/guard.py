@@ -12,8 +12,11 @@ from __future__ import annotations
 import copy
 import inspect
 import logging
+import os
+import sys
 import warnings
 from collections.abc import Callable, Sequence
+from types import FrameType
 from typing import Any, TypeVar
 
 from ..policy import Policy
@@ -35,6 +38,7 @@ C = TypeVar("C")
 # violations, (thread id, where it sits) for each id to bind, their owner, the options to send
 Inspected = tuple[list[Violation], tuple[tuple[str, str], ...], str, Any]
 _HEADER_LOWER = HEADER.lower()
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
 class ThreadPolicyError(Exception):
@@ -72,6 +76,7 @@ class Guard:
         self.ttl_ms = cfg.ttl_seconds * 1000
         self.closed = cfg.on_store_error == "closed"
         self.binds_ids = self.uniqueness != "off" and policy.enabled("OTL007")
+        self.internal: tuple[str, ...] = (_PACKAGE,)  # where warnings are not attributed
 
     # What to check -----------------------------------------------------------------------------
     def _inspect(self, options: Any) -> Inspected | None:
@@ -121,15 +126,24 @@ class Guard:
             for v in violations:
                 log.warning("orq-thread-lint: %s %s at %s", v.code, v.name, v.path or "the request")
                 log.debug("orq-thread-lint: %s", v)
-            warnings.warn(OrqThreadWarning(str(ThreadPolicyError(violations))), stacklevel=6)
+            self._warn(str(ThreadPolicyError(violations)))
             return options
         raise ThreadPolicyError(violations)
+
+    def _warn(self, message: str) -> None:
+        """Warn at the line that sent the request: the first frame outside this package and the
+        client's SDK (how deep that is depends on the SDK version and on how the call was made)."""
+        frame: FrameType | None = sys._getframe(1)
+        level = 2
+        while frame is not None and frame.f_code.co_filename.startswith(self.internal):
+            frame, level = frame.f_back, level + 1
+        warnings.warn(OrqThreadWarning(message), stacklevel=level)
 
     def _uniqueness_failed(self, exc: StoreError) -> None:
         if self.closed:
             raise ThreadStoreError([_store_violation(exc)]) from exc
         log.warning("orq-thread-lint: uniqueness store failed, request sent unchecked: %s", exc)
-        warnings.warn(OrqThreadWarning(f"uniqueness store failed; request sent unchecked: {exc}"), stacklevel=6)
+        self._warn(f"uniqueness store failed; request sent unchecked: {exc}")
 
     def check_options(self, options: Any) -> Any:
         if self.mode == "off":
@@ -246,6 +260,9 @@ def guard(client: C, policy: Policy | None = None, *, mode: str | None = None, s
     backend = chosen if isinstance(chosen, Store) else open_store(
         chosen, timeout_ms=cfg.store_timeout_ms, capacity=cfg.memory_capacity)
     g = Guard(policy, mode or cfg.mode, backend, scope)
+    sdk = getattr(sys.modules.get(type(client).__module__.partition(".")[0]), "__file__", None)
+    if sdk:
+        g.internal += (os.path.dirname(sdk) + os.sep,)
     base = type(client)
     existing = getattr(base, "_orq_thread_guard", None)
     if existing is not None:
