@@ -50,6 +50,25 @@ def test_enforce_raises_before_any_byte_is_sent(router: Router) -> None:
     assert router.received == []
 
 
+@pytest.mark.parametrize("cls", [OpenAI, AsyncOpenAI])
+def test_a_refusal_is_neither_retried_nor_wrapped(router: Router, cls: type) -> None:
+    g = guard(client(router, cls, max_retries=3), Policy.preset(), store=MemoryStore())
+    checks = []
+    check = type(g)._orq_thread_guard._inspect
+
+    def counted(options: Any) -> Any:
+        checks.append(1)
+        return check(options)
+
+    type(g)._orq_thread_guard._inspect = counted
+    with pytest.raises(ThreadPolicyError) as info:
+        call = g.chat.completions.create(model="m", messages=MSG, extra_body=BAD)
+        if cls is AsyncOpenAI:
+            asyncio.run(call)
+    assert type(info.value) is ThreadPolicyError and len(checks) == 1
+    assert router.received == []
+
+
 def test_good_request_is_sent_unchanged(router: Router) -> None:
     g = guarded(router)
     g.chat.completions.create(model="m", messages=MSG, extra_body=GOOD)
