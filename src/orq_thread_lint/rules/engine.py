@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from ..values import Node, Text, from_json
 from ..violations import Violation
 from .overlap import thread_id_of
-from .request import HEADER, READ_FIELDS, Found, check_request_node
+from .request import HEADER, READ_FIELDS, check_request_node
 from .thread import Emitter, check_thread_node, id_verdict
 
 if TYPE_CHECKING:
@@ -33,14 +33,6 @@ def check_request(body: Node, policy: Policy, *, header: Node | None = None,
     return out
 
 
-def locate_and_check(body: Node, policy: Policy, *, header: Node | None = None,
-                     require_thread: bool = True) -> tuple[list[Violation], list[Found]]:
-    """Like :func:`check_request`, and also the threads it found (for uniqueness checks)."""
-    out: list[Violation] = []
-    found = check_request_node(body, Emitter(policy, out), header=header, require_thread=require_thread)
-    return out, found
-
-
 # The violations, and (thread id, where it sits) for each thread that has an id. A plain tuple:
 # the garbage collector stops tracking those once they hold only strings, so a full memo costs
 # the collector nothing (a NamedTuple stays tracked).
@@ -50,7 +42,8 @@ Memoised = tuple[tuple[Violation, ...], tuple[int, ...], tuple[str, ...]]
 
 
 def check_json_request(body: dict[str, Any], policy: Policy, header: str | None = None) -> JsonVerdict:
-    """:func:`locate_and_check` for a decoded JSON body (and the thread header, if any).
+    """:func:`check_request` for a decoded JSON body (and the thread header, if any), and the id
+    of each thread found, with where it sits (what uniqueness binds).
 
     Memoised per policy on what the rules read (see :func:`_request_key`): the turns of a
     conversation repeat its thread, and a new conversation usually differs from the last one
