@@ -33,11 +33,11 @@ def check_request(body: Node, policy: Policy, *, header: Node | None = None,
     return out
 
 
-# The violations, and (thread id, where it sits) for each thread that has an id. A plain tuple:
-# the garbage collector stops tracking those once they hold only strings, so a full memo costs
-# the collector nothing (a NamedTuple stays tracked).
+# The violations, and (thread id, where it sits) for each thread that has an id.
 JsonVerdict = tuple[tuple[Violation, ...], tuple[tuple[str, str], ...]]
-# What the memo holds: the violations, then the slot of each thread id and where it sits.
+# What the memo holds: the violations, then the slot of each thread id and where it sits. Keys are
+# bytes and clean entries plain tuples of strings, which the garbage collector stops tracking:
+# a full memo costs it next to nothing.
 Memoised = tuple[tuple[Violation, ...], tuple[int, ...], tuple[str, ...]]
 
 
