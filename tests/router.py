@@ -24,6 +24,11 @@ def _response(model: str) -> dict[str, Any]:
             "parallel_tool_calls": True, "tool_choice": "auto", "tools": []}
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # tests send tens of requests at once; the default backlog is 5
+    daemon_threads = True
+
+
 class Router:
     def __init__(self) -> None:
         self.received: list[dict[str, Any]] = []
@@ -77,7 +82,7 @@ class Router:
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v3/router"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
