@@ -6,6 +6,7 @@ import json
 import subprocess
 import sysconfig
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ import pytest
 from conftest import RULES_DIR
 from orq_thread_lint.policy import Policy
 from orq_thread_lint.static.checker import check_bytes, gate
-from orq_thread_lint.static.run import check_paths
+from orq_thread_lint.static.run import check_paths, start_method
 from rule_pages import examples
 
 TRICKY = [
@@ -87,6 +88,21 @@ def test_same_findings_with_and_without_cache_and_jobs(tmp_path: Path) -> None:
     assert _rows(first) == _rows(second) == base
     assert first.cached == 0 and second.cached == second.files == 61
     assert (tmp_path / ".orq-thread-lint-cache" / ".gitignore").read_text().strip().endswith("*")
+
+
+def test_workers_are_not_forked_from_a_process_running_threads(tmp_path: Path) -> None:
+    _tree(tmp_path)
+    policy = Policy.from_dict({}, path=tmp_path / "pyproject.toml")
+    base = _rows(check_paths([str(tmp_path)], policy, jobs=1))
+    stop = threading.Event()
+    busy = threading.Thread(target=stop.wait)  # a host application's thread (an editor, a server)
+    busy.start()
+    try:
+        assert start_method() != "fork"
+        assert _rows(check_paths([str(tmp_path)], policy, jobs=2)) == base
+    finally:
+        stop.set()
+        busy.join()
 
 
 def test_cache_notices_changes_and_survives_corruption(tmp_path: Path) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import difflib
 import multiprocessing
 import os
+import sys
+import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -124,11 +126,20 @@ def _execute(todo: list[Item], policy: Policy, fixing: bool, jobs: int) -> Itera
     # Big files first, so the last chunks are small and the workers finish together.
     ordered = sorted(todo, key=lambda i: _size(i.path), reverse=True)
     chunks = [ordered[i : i + _CHUNK] for i in range(0, len(ordered), _CHUNK)]
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method),
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(start_method()),
                              initializer=_init, initargs=(policy,)) as pool:
         for outcomes in pool.map(_check_chunk, chunks, [fixing] * len(chunks)):
             yield from outcomes
+
+
+def start_method() -> str | None:
+    """How to start workers: fork is cheapest (they inherit the loaded parser), but forking a
+    process that runs other threads (an editor, a test runner, a web app calling us) can deadlock
+    the child, and macOS frameworks are not fork-safe."""
+    methods = multiprocessing.get_all_start_methods()
+    if sys.platform.startswith("linux") and "fork" in methods and threading.active_count() == 1:
+        return "fork"
+    return "forkserver" if "forkserver" in methods else None  # None: the platform's default, spawn
 
 
 def _size(path: str) -> int:
