@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import socket
 import subprocess
 import sys
 import threading
 import time
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -130,10 +132,102 @@ def test_asyncio_tasks_contend_and_exactly_one_wins(store: Store) -> None:
     async def main() -> set[str]:
         owners = await asyncio.gather(*(store.abind(store_key("async-contested"), f"task-{n}", 60_000)
                                         for n in range(200)))
+        await store.aclose()
         return set(owners)
 
     owners = asyncio.run(main())
     assert len(owners) == 1
+
+
+def _fds_to(path: Path) -> int:
+    """How many of this process's file descriptors are open on ``path`` (or its -wal/-shm files)."""
+    names = {str(path), f"{path}-wal", f"{path}-shm"}
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            count += os.readlink(f"/proc/self/fd/{fd}") in names
+        except OSError:
+            continue
+    return count
+
+
+def _sockets_to_redis() -> int:
+    """How many of this process's sockets are connected to 127.0.0.1:6379 (read from /proc)."""
+    with warnings.catch_warnings():  # what earlier tests dropped goes first
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
+    inodes = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            link = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            inodes.add(link[8:-1])
+    remote = "0100007F:18EB"  # 127.0.0.1:6379, as /proc/net/tcp spells it
+    with open("/proc/net/tcp") as table:
+        rows = [line.split() for line in table.readlines()[1:]]
+    return sum(1 for row in rows if row[2] == remote and row[3] == "01" and row[9] in inodes)
+
+
+def test_sqlite_close_closes_every_threads_connection(tmp_path: Path) -> None:
+    db = tmp_path / "threads.db"
+    s = SqliteStore(str(db), timeout_ms=2000)
+
+    async def main() -> list[str]:  # abind runs in the loop's worker threads: one connection each
+        return list(await asyncio.gather(*(s.abind(store_key(f"t{n}"), "o", 60_000) for n in range(16))))
+
+    workers = [threading.Thread(target=s.bind, args=(store_key(f"w{n}"), "o", 60_000)) for n in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert asyncio.run(main()) == ["o"] * 16
+    assert _fds_to(db) > 0
+    s.close()
+    assert _fds_to(db) == 0
+    assert s.bind(store_key("w0"), "someone else", 60_000) == "o"  # usable again, and nothing lost
+    s.close()
+    assert _fds_to(db) == 0
+
+
+def test_closing_a_guarded_client_closes_the_store_it_opened_and_only_that(router: Router, tmp_path: Path) -> None:
+    db = tmp_path / "threads.db"
+    opened = guard(OpenAI(base_url=router.url, api_key="k", max_retries=0), Policy.preset(), store=f"sqlite:///{db}")
+    with opened, thread_scope("alice"):
+        opened.chat.completions.create(model="m", messages=MSG, extra_body=GOOD)
+    assert _fds_to(db) == 0
+    shared = SqliteStore(str(db))
+    lent = guard(OpenAI(base_url=router.url, api_key="k", max_retries=0), Policy.preset(), store=shared)
+    with lent, thread_scope("alice"):
+        lent.chat.completions.create(model="m", messages=MSG, extra_body=GOOD)
+    assert _fds_to(db) > 0  # a store passed in is the caller's to close
+    shared.close()
+    assert _fds_to(db) == 0
+    assert len(router.received) == 2
+
+
+def test_redis_async_clients_are_closed_and_do_not_pile_up_across_loops(redis_url: str) -> None:
+    before = _sockets_to_redis()
+    s = RedisStore(redis_url, timeout_ms=2000)
+
+    async def bind(n: int, close: bool) -> str:
+        owner = await s.abind(store_key(f"loop-{n}"), "o", 60_000)
+        if close:
+            await s.aclose()
+        return owner
+
+    assert asyncio.run(bind(0, close=True)) == "o"
+    assert _sockets_to_redis() == before
+    with warnings.catch_warnings():  # connections left to a loop that ended warn when collected
+        warnings.simplefilter("ignore", ResourceWarning)
+        for n in range(1, 6):  # each asyncio.run is a new loop; unclosed, the store keeps only the last one's
+            assert asyncio.run(bind(n, close=False)) == "o"
+            gc.collect()
+            assert _sockets_to_redis() <= before + 1
+        s.close()
+        gc.collect()
+    assert _sockets_to_redis() == before
 
 
 _PROCESS = """
@@ -233,23 +327,26 @@ def test_store_faults_open_and_closed(router: Router, fault: str) -> None:
 def test_async_guard_with_redis(router: Router, redis_url: str) -> None:
     from openai import AsyncOpenAI
 
+    # A roomy store timeout: this test is about one winner among concurrent tasks, and 20 tasks
+    # connecting at once on a loaded 2-core machine can take longer than the 50 ms default.
+    policy = Policy.from_dict({"runtime": {"store-timeout-ms": 2000, "on-store-error": "closed"}})
+    g = guard(AsyncOpenAI(base_url=router.url, api_key="k", max_retries=0), policy, store=redis_url)
+
+    async def user(name: str) -> str:
+        with thread_scope(name):
+            try:
+                await g.chat.completions.create(model="m", messages=MSG, extra_body=GOOD)
+                return "sent"
+            except ThreadStoreError as exc:
+                return f"store failed: {exc}"
+            except ThreadPolicyError:
+                return "refused"
+
     async def main() -> list[str]:
-        # A roomy store timeout: this test is about one winner among concurrent tasks, and 20 tasks
-        # connecting at once on a loaded 2-core machine can take longer than the 50 ms default.
-        policy = Policy.from_dict({"runtime": {"store-timeout-ms": 2000, "on-store-error": "closed"}})
-        g = guard(AsyncOpenAI(base_url=router.url, api_key="k", max_retries=0), policy, store=redis_url)
+        async with g:  # the guard opened the store, so closing the client closes it too
+            return list(await asyncio.gather(*(user(f"u{i}") for i in range(20))))
 
-        async def user(name: str) -> str:
-            with thread_scope(name):
-                try:
-                    await g.chat.completions.create(model="m", messages=MSG, extra_body=GOOD)
-                    return "sent"
-                except ThreadStoreError as exc:
-                    return f"store failed: {exc}"
-                except ThreadPolicyError:
-                    return "refused"
-
-        return list(await asyncio.gather(*(user(f"u{i}") for i in range(20))))
-
+    before = _sockets_to_redis()
     outcome = Counter(asyncio.run(main()))
     assert outcome == {"sent": 1, "refused": 19}
+    assert _sockets_to_redis() == before  # the client is still alive, but its connections are closed

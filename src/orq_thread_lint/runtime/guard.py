@@ -224,22 +224,36 @@ def _with_body(options: Any, body: dict[str, Any]) -> Any:
     return repaired
 
 
-def _guarded_class(base: type, guard: Guard) -> type:
+def _guarded_class(base: type, guard: Guard, owns_store: bool) -> type:
     """A subclass of the client's class whose ``_prepare_options`` runs the guard.
 
     One subclass per guard: copies made by ``with_options`` are built from ``self.__class__`` and
-    so share it."""
+    so share it. If the guard opened its store, closing the client (``close()``, ``with``,
+    ``async with``) closes the store too."""
     original: Any = base._prepare_options  # type: ignore[attr-defined]
+    original_close: Any = base.close  # type: ignore[attr-defined]
+    store = guard.store
     if inspect.iscoroutinefunction(original):
         async def _prepare_options(self: Any, options: Any) -> Any:
             options = await original(self, options)  # the client's own step first (Azure has one)
             return await guard.acheck_options(options)
+
+        async def close(self: Any) -> None:
+            await original_close(self)
+            if owns_store:
+                await store.aclose()
     else:
         def _prepare_options(self: Any, options: Any) -> Any:  # type: ignore[misc]
             options = original(self, options)  # the client's own step first (Azure has one)
             return guard.check_options(options)
+
+        def close(self: Any) -> None:  # type: ignore[misc]
+            original_close(self)
+            if owns_store:
+                store.close()
     return type(base.__name__, (base,), {
         "_prepare_options": _prepare_options,
+        "close": close,
         "_orq_thread_guard": guard,
         "__module__": base.__module__,
         "__qualname__": base.__qualname__,
@@ -268,5 +282,5 @@ def guard(client: C, policy: Policy | None = None, *, mode: str | None = None, s
     if existing is not None:
         base = base.__mro__[1]  # re-guarding replaces the old guard instead of stacking two
     fresh = client.with_options()  # type: ignore[attr-defined]
-    fresh.__class__ = _guarded_class(base, g)
+    fresh.__class__ = _guarded_class(base, g, owns_store=not isinstance(chosen, Store))
     return fresh  # type: ignore[no-any-return]

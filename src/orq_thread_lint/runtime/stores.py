@@ -12,6 +12,7 @@ import hashlib
 import sqlite3
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from typing import Any
 
@@ -41,7 +42,11 @@ class Store:
         return await asyncio.to_thread(self.bind, key, owner, ttl_ms)
 
     def close(self) -> None:
-        """Release connections (optional)."""
+        """Release connections; the store reconnects if it is used again."""
+
+    async def aclose(self) -> None:
+        """``close`` for async code: also releases the running event loop's connections."""
+        self.close()
 
 
 class MemoryStore(Store):
@@ -84,14 +89,24 @@ RETURNING owner
 """
 
 
+class _Connection(sqlite3.Connection):
+    """A connection ``close`` can find from any thread (plain ones can't be weakly referenced)."""
+
+
 class SqliteStore(Store):
-    """Several processes on one machine share a SQLite file (WAL); a bind is one statement."""
+    """Several processes on one machine share a SQLite file (WAL); a bind is one statement.
+
+    Each thread has its own connection (``abind`` runs in the event loop's worker threads);
+    ``close`` closes them all."""
 
     def __init__(self, path: str, timeout_ms: int = 50) -> None:
         self.path = path
         self.url = f"sqlite:///{path}"
         self.timeout = timeout_ms / 1000
         self._local = threading.local()
+        self._open: weakref.WeakSet[_Connection] = weakref.WeakSet()
+        self._generation = 0  # bumped by close: every thread's connection is then stale
+        self._lock = threading.Lock()
         try:
             conn = self._conn()
             conn.execute("PRAGMA journal_mode=WAL")
@@ -101,10 +116,14 @@ class SqliteStore(Store):
             raise StoreError(f"sqlite store {path!r}: {exc}") from exc
 
     def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
-            self._local.conn = conn
+        local = self._local
+        conn: sqlite3.Connection | None = getattr(local, "conn", None)
+        if conn is None or local.generation != self._generation:
+            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False,
+                                   factory=_Connection)
+            with self._lock:
+                local.conn, local.generation = conn, self._generation
+                self._open.add(conn)
         return conn
 
     def bind(self, key: str, owner: str, ttl_ms: int) -> str:
@@ -116,10 +135,12 @@ class SqliteStore(Store):
         return str(row[0])
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
+        with self._lock:
+            conns = list(self._open)
+            self._open.clear()
+            self._generation += 1
+        for conn in conns:
             conn.close()
-            self._local.conn = None
 
 
 class RedisStore(Store):
@@ -138,7 +159,9 @@ class RedisStore(Store):
         self._errors = (redis.RedisError, OSError)
         self._sync = redis.Redis.from_url(url, **options)
         self._async_options = options
-        self._async: dict[int, Any] = {}  # one asyncio client per event loop
+        # One asyncio client per event loop: a connection belongs to the loop that opened it.
+        self._async: dict[asyncio.AbstractEventLoop, Any] = {}
+        self._async_lock = threading.Lock()
 
     def bind(self, key: str, owner: str, ttl_ms: int) -> str:
         try:
@@ -150,22 +173,42 @@ class RedisStore(Store):
     async def abind(self, key: str, owner: str, ttl_ms: int) -> str:
         import redis.asyncio
 
-        loop = id(asyncio.get_running_loop())
+        loop = asyncio.get_running_loop()
         client = self._async.get(loop)
         if client is None:
             # A blocking pool: many concurrent tasks wait (up to the timeout) for a connection
             # instead of failing with "Too many connections".
             pool = redis.asyncio.BlockingConnectionPool.from_url(
                 self.url, max_connections=64, timeout=self._async_options["socket_timeout"], **self._async_options)
-            client = self._async[loop] = redis.asyncio.Redis(connection_pool=pool)
+            client = redis.asyncio.Redis(connection_pool=pool)
+            with self._async_lock:
+                self._forget_closed_loops()
+                self._async[loop] = client
         try:
             previous = await client.set(key, owner, nx=True, get=True, px=ttl_ms)
         except self._errors as exc:
             raise StoreError(f"redis store: {exc}") from exc
         return owner if previous is None else _text(previous)
 
+    def _forget_closed_loops(self) -> None:
+        """Drop the clients of event loops that have ended (each ``asyncio.run`` is a new loop).
+
+        Nothing can await their connections any more; dropping them lets their sockets be
+        collected instead of one pool leaking per loop."""
+        for loop in [loop for loop in self._async if loop.is_closed()]:
+            del self._async[loop]
+
     def close(self) -> None:
         self._sync.close()
+        with self._async_lock:
+            self._forget_closed_loops()
+
+    async def aclose(self) -> None:
+        with self._async_lock:
+            client = self._async.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose(close_connection_pool=True)
+        self.close()
 
 
 def _text(value: object) -> str:
