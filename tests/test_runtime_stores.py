@@ -139,31 +139,29 @@ def test_asyncio_tasks_contend_and_exactly_one_wins(store: Store) -> None:
     assert len(owners) == 1
 
 
+def _fd_targets() -> list[str]:
+    """What this process's file descriptors point at (paths, ``socket:[inode]``), read from /proc."""
+    targets = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            targets.append(os.readlink(f"/proc/self/fd/{fd}"))
+        except OSError:  # the descriptor listdir itself used, closed by now
+            continue
+    return targets
+
+
 def _fds_to(path: Path) -> int:
     """How many of this process's file descriptors are open on ``path`` (or its -wal/-shm files)."""
     names = {str(path), f"{path}-wal", f"{path}-shm"}
-    count = 0
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            count += os.readlink(f"/proc/self/fd/{fd}") in names
-        except OSError:
-            continue
-    return count
+    return sum(target in names for target in _fd_targets())
 
 
 def _sockets_to_redis() -> int:
-    """How many of this process's sockets are connected to 127.0.0.1:6379 (read from /proc)."""
+    """How many of this process's sockets are connected to 127.0.0.1:6379."""
     with warnings.catch_warnings():  # what earlier tests dropped goes first
         warnings.simplefilter("ignore", ResourceWarning)
         gc.collect()
-    inodes = set()
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            link = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            continue
-        if link.startswith("socket:["):
-            inodes.add(link[8:-1])
+    inodes = {t[len("socket:["):-1] for t in _fd_targets() if t.startswith("socket:[")}
     remote = "0100007F:18EB"  # 127.0.0.1:6379, as /proc/net/tcp spells it
     with open("/proc/net/tcp") as table:
         rows = [line.split() for line in table.readlines()[1:]]
@@ -223,11 +221,9 @@ def test_redis_async_clients_are_closed_and_do_not_pile_up_across_loops(redis_ur
         warnings.simplefilter("ignore", ResourceWarning)
         for n in range(1, 6):  # each asyncio.run is a new loop; unclosed, the store keeps only the last one's
             assert asyncio.run(bind(n, close=False)) == "o"
-            gc.collect()
             assert _sockets_to_redis() <= before + 1
         s.close()
-        gc.collect()
-    assert _sockets_to_redis() == before
+        assert _sockets_to_redis() == before
 
 
 _PROCESS = """
