@@ -30,7 +30,8 @@ from orq_thread_lint.runtime.stores import (
 )
 from router import Router
 
-REDIS_URL = "redis://127.0.0.1:6379/13"
+# A separate database per concurrent test run (CI uses 13); every test flushes it.
+REDIS_URL = os.environ.get("ORQ_THREAD_LINT_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 GOOD = {"orq": {"thread": {"id": "user-42-9f1c"}}}
 MSG = [{"role": "user", "content": "hi"}]
 
