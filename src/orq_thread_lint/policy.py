@@ -125,6 +125,9 @@ class Config(_Model):
     tags: TagsConfig = Field(default_factory=TagsConfig)
     runtime: RuntimeConfig = Field(default_factory=RuntimeConfig)
     calls: CallsConfig = Field(default_factory=CallsConfig)
+    # ruff's file selection: which files a folder's walk checks (`*.ipynb`: notebooks).
+    include: list[str] = Field(default_factory=lambda: ["*.py", "*.pyi", "*.ipynb"])
+    extend_include: list[str] = Field(default_factory=list)
     exclude: list[str] = Field(default_factory=list)
     extend_exclude: list[str] = Field(default_factory=list)
     per_file_ignores: dict[str, list[str]] = Field(default_factory=dict)

@@ -37,6 +37,10 @@ class Finding:
     end_row: int = 0
     end_column: int = 0
     fix: Fix | None = field(default=None, compare=False)
+    # Notebooks: the cell (1-based over all cells) that ``row`` counts in, and the notebook
+    # file's own (row, column, end row, end column) for formats that point into the file.
+    cell: int | None = None
+    file_location: tuple[int, int, int, int] | None = field(default=None, compare=False)
 
     @property
     def code(self) -> str:
@@ -46,8 +50,13 @@ class Finding:
     def fixable(self) -> bool:
         return self.fix is not None
 
-    def sort_key(self) -> tuple[str, int, int, str]:
-        return (self.filename, self.row, self.column, self.code)
+    def sort_key(self) -> tuple[str, int, int, int, str]:
+        return (self.filename, self.cell or 0, self.row, self.column, self.code)
+
+    @property
+    def where(self) -> str:
+        """``row:column``, after ``cell N:`` in a notebook (ruff's way of naming a place)."""
+        return f"cell {self.cell}:{self.row}:{self.column}" if self.cell else f"{self.row}:{self.column}"
 
 
 Renderer = Callable[[Sequence[Finding], TextIO, "Options"], None]

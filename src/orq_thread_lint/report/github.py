@@ -19,7 +19,10 @@ def _prop(text: str) -> str:
 def render(findings: Sequence[Finding], out: TextIO, opts: Options) -> None:
     for f in findings:
         level = "error" if f.violation.severity == "error" else "warning"
-        props = (f"file={_prop(f.filename)},line={f.row},col={f.column},"
-                 f"endLine={f.end_row or f.row},endColumn={f.end_column or f.column},"
+        row, col, end_row, end_col = f.file_location or (f.row, f.column, f.end_row or f.row,
+                                                          f.end_column or f.column)
+        props = (f"file={_prop(f.filename)},line={row},col={col},endLine={end_row},endColumn={end_col},"
                  f"title={_prop(f'{f.code} {f.violation.name}')}")
-        out.write(f"::{level} {props}::{_data(f'{f.code} {f.violation.message}')}\n")
+        # In a notebook the annotation sits on the file's JSON line; the message names the cell.
+        cell = f"{f.where}: " if f.cell else ""
+        out.write(f"::{level} {props}::{_data(f'{cell}{f.code} {f.violation.message}')}\n")

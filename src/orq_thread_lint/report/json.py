@@ -23,6 +23,7 @@ def as_dict(f: Finding) -> dict[str, Any]:
             ],
         }
     return {
+        "cell": f.cell,
         "code": f.code,
         "name": f.violation.name,
         "message": f.violation.message,

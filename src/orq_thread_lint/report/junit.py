@@ -20,7 +20,7 @@ def render(findings: Sequence[Finding], out: TextIO, opts: Options) -> None:
             case = ET.SubElement(suite, "testcase", name=f"{f.code} {f.violation.name}",
                                  classname=filename, file=filename, line=str(f.row))
             failure = ET.SubElement(case, "failure", message=f.violation.message, type=f.code)
-            failure.text = f"{filename}:{f.row}:{f.column}: {f.code} {f.violation.message}"
+            failure.text = f"{filename}:{f.where}: {f.code} {f.violation.message}"
     if not findings:
         ET.SubElement(suites, "testsuite", name="orq-thread-lint", tests="0", failures="0")
     out.write(ET.tostring(suites, encoding="unicode", xml_declaration=True))

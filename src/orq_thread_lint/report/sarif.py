@@ -47,22 +47,7 @@ def document(findings: Sequence[Finding], root: str) -> dict[str, Any]:
         for r in RULES.values()
     ]
     index = {r["id"]: i for i, r in enumerate(rules)}
-    results = [
-        {
-            "ruleId": f.code,
-            "ruleIndex": index[f.code],
-            "level": _LEVEL[f.violation.severity],
-            "message": {"text": f.violation.message},
-            "locations": [{
-                "physicalLocation": {
-                    "artifactLocation": {"uri": _uri(f.filename, root), "uriBaseId": "%SRCROOT%"},
-                    "region": {"startLine": f.row, "startColumn": f.column,
-                               "endLine": f.end_row or f.row, "endColumn": f.end_column or f.column},
-                },
-            }],
-        }
-        for f in findings
-    ]
+    results = [_result(f, index[f.code], root) for f in findings]
     return {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -72,6 +57,27 @@ def document(findings: Sequence[Finding], root: str) -> dict[str, Any]:
             "results": results,
         }],
     }
+
+
+def _result(f: Finding, rule_index: int, root: str) -> dict[str, Any]:
+    row, col, end_row, end_col = f.file_location or (f.row, f.column, f.end_row or f.row, f.end_column or f.column)
+    result: dict[str, Any] = {
+        "ruleId": f.code,
+        "ruleIndex": rule_index,
+        "level": _LEVEL[f.violation.severity],
+        "message": {"text": f.violation.message},
+        "locations": [{
+            "physicalLocation": {
+                "artifactLocation": {"uri": _uri(f.filename, root), "uriBaseId": "%SRCROOT%"},
+                "region": {"startLine": row, "startColumn": col, "endLine": end_row, "endColumn": end_col},
+            },
+        }],
+    }
+    if f.cell:
+        # A notebook: the region is in the file's JSON text; the cell's own place rides along.
+        result["message"]["text"] += f" (cell {f.cell}, line {f.row}, column {f.column})"
+        result["properties"] = {"cell": f.cell, "cellRow": f.row, "cellColumn": f.column}
+    return result
 
 
 def render(findings: Sequence[Finding], out: TextIO, opts: Options) -> None:

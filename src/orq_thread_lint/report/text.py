@@ -18,7 +18,7 @@ def render(findings: Sequence[Finding], out: TextIO, opts: Options) -> None:
     if not opts.quiet:
         for f in findings:
             mark = "[*] " if f.fixable else ""
-            where = paint(f"{f.filename}:{f.row}:{f.column}:", _BOLD)
+            where = paint(f"{f.filename}:{f.where}:", _BOLD)
             out.write(f"{where} {paint(f.code, _RED + _BOLD)} {mark}{f.violation.message}\n")
     fixable = sum(f.fixable for f in findings)
     total = len(findings) + opts.fixed

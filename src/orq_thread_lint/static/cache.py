@@ -23,7 +23,7 @@ from ..report import Edit, Finding, Fix
 from ..violations import Violation
 
 DEFAULT_DIR = ".orq-thread-lint-cache"
-_FORMAT = 1
+_FORMAT = 2
 
 
 def digest(data: bytes) -> str:
@@ -37,16 +37,16 @@ def _pack(f: Finding) -> list[Any]:
         fix = [f.fix.message, f.fix.applicability,
                [[e.content, e.row, e.column, e.end_row, e.end_column] for e in f.fix.edits]]
     return [f.row, f.column, f.end_row, f.end_column, v.code, v.name, v.message, v.path, v.severity, v.suggestion,
-            fix]
+            fix, f.cell, list(f.file_location) if f.file_location else None]
 
 
 def _unpack(filename: str, item: list[Any]) -> Finding:
-    row, col, end_row, end_col, code, name, message, path, severity, suggestion, fix = item
+    row, col, end_row, end_col, code, name, message, path, severity, suggestion, fix, cell, place = item
     packed_fix = None
     if fix is not None:
         packed_fix = Fix(fix[0], tuple(Edit(*e) for e in fix[2]), fix[1])
     return Finding(filename, row, col, Violation(code, name, message, path, severity, suggestion),
-                   end_row, end_col, packed_fix)
+                   end_row, end_col, packed_fix, cell, tuple(place) if place else None)
 
 
 class Cache:

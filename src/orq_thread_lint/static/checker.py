@@ -46,6 +46,7 @@ class FileResult:
     original: str | None = None  # the text before fixes, when fixing
     source: str | None = None  # the text after fixes, when fixing
     encoding: str = "utf-8"
+    diff: str | None = None  # what --diff shows, when not a diff of the whole text (notebook cells)
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Which files to check: walk the paths, skip ruff's default excludes, ``exclude`` and
+"""Which files to check: walk the paths, keep the files ``include`` and ``extend-include`` name
+(default ``*.py``, ``*.pyi``, ``*.ipynb``), skip ruff's default excludes, ``exclude`` and
 ``extend-exclude`` from the config (gitignore-style globs) and what ``.gitignore`` files ignore.
 
 Ruff's semantics: a pattern without a slash matches an entry's name at any depth; one with a
@@ -27,7 +28,6 @@ DEFAULT_EXCLUDE = (
     ".vscode", "__pypackages__", "_build", "buck-out", "build", "dist", "node_modules", "site-packages",
     "venv", ".orq-thread-lint-cache",
 )
-SUFFIXES = (".py", ".pyi")
 _GLOB = re.compile(r"[*?\[]")
 
 
@@ -96,6 +96,9 @@ class Selector:
         names, paths = _split([*DEFAULT_EXCLUDE, *cfg.exclude, *cfg.extend_exclude])
         self.by_name = NameMatcher(names)
         self.by_path = _spec(paths) if paths else None
+        include_names, include_paths = _split([*cfg.include, *cfg.extend_include])
+        self.include_names = NameMatcher(include_names)
+        self.include_paths = _spec(include_paths) if include_paths else None
         self.gitignore = cfg.respect_gitignore
         self.per_file = [(_spec([pattern]), frozenset(codes)) for pattern, codes in cfg.per_file_ignores.items()]
 
@@ -128,6 +131,11 @@ class Selector:
             if found is not None:
                 out.append(("", found[0], None))
         return tuple(out)
+
+    def included(self, path: str, name: str) -> bool:
+        """Whether a file met on a walk is one to check (``include``, ``extend-include``)."""
+        return self.include_names.match(name, False) or (
+            self.include_paths is not None and self.include_paths.match_file(self._relative(path)))
 
     def excluded(self, path: Path) -> bool:
         """Whether a file named on the command line is excluded (``--force-exclude``): it, or a
@@ -179,7 +187,7 @@ class Selector:
                 continue
             for entry in entries:
                 is_dir = entry.is_dir(follow_symlinks=False)
-                if not is_dir and not entry.name.endswith(SUFFIXES):
+                if not is_dir and not self.included(entry.path, entry.name):
                     continue
                 if self._skip(entry.path, entry.name, is_dir, rules):
                     continue

@@ -19,6 +19,7 @@ from .cache import DEFAULT_DIR, Cache, digest
 from .checker import FileResult, _invalid, check_bytes
 from .discover import Selector
 from .fixes import write_atomically
+from .notebook import check_notebook, is_notebook
 
 # Below this many files to parse, starting workers costs more than it saves.
 _PARALLEL_MIN = 48
@@ -68,7 +69,8 @@ def _check(item: Item, policy: Policy, fix: bool) -> Outcome:
     if item.known == key and not fix:
         return Outcome(item.path, None, key)
     try:
-        result = check_bytes(data, path.as_posix(), policy, item.ignored, fix=fix)
+        check = check_notebook if is_notebook(path.name) else check_bytes
+        result = check(data, path.as_posix(), policy, item.ignored, fix=fix)
     except Exception as exc:  # a bug of ours must cost one file, not the run; never cached
         failure = _invalid(path.as_posix(), f"internal error while checking this file: {exc!r}; please report it")
         return Outcome(item.path, FileResult(path.as_posix(), [failure]), None)
@@ -157,6 +159,8 @@ def collect(run: RunResult, result: FileResult, path: Path | None, *, write: boo
     run.fixed_files[result.filename] = result.fixed
     if write and path is not None:
         write_atomically(path, result.source, result.encoding)
+    elif result.diff is not None:
+        run.diffs.append(result.diff)
     else:
         run.diffs.append("".join(difflib.unified_diff(
             result.original.splitlines(keepends=True), result.source.splitlines(keepends=True),
@@ -165,7 +169,8 @@ def collect(run: RunResult, result: FileResult, path: Path | None, *, write: boo
 
 def check_stdin(data: bytes, filename: str, policy: Policy, *, fix: bool, diff: bool) -> RunResult:
     selector = Selector(policy)
-    result = check_bytes(data, filename, policy, selector.ignored_codes(Path(filename)), fix=fix or diff)
+    check = check_notebook if is_notebook(filename) else check_bytes
+    result = check(data, filename, policy, selector.ignored_codes(Path(filename)), fix=fix or diff)
     run = RunResult(files=1)
     collect(run, result, None, write=False)
     if fix:
