@@ -12,6 +12,7 @@ separators, ASCII escaping), and every other byte stays where it was.
 
 from __future__ import annotations
 
+import ast
 import difflib
 import json
 import re
@@ -38,6 +39,20 @@ _ASSIGNED_ESCAPE = re.compile(rf"([ \t]*)({_TARGETS})[ \t]*=[ \t]*[!%]")
 # `%time x = f()`: IPython runs the statement, so its names are rebound.
 _TIMED_ASSIGNMENT = re.compile(rf"([ \t]*)%(?:time|timeit|prun)[ \t]+({_TARGETS})[ \t]*=(?!=)")
 _ESCAPES = ("%", "!", "?", "/", ";", ",")
+# Line magics IPython runs without their `%` (automagic, on by default): `pip install x`. Such a
+# line counts as a magic only when it isn't Python by itself.
+_AUTOMAGIC_NAMES = """
+    aimport alias alias_magic autoawait autocall automagic autoreload bookmark cat cd clear colors conda
+    config cp cpaste debug dhist dirs doctest_mode ed edit env gui hist history killbgscripts ldir less
+    load load_ext loadpy logoff logon logstart logstate logstop ls lsmagic macro magic man matplotlib
+    mkdir more mv notebook page pastebin pdb pdef pdoc pfile pinfo pinfo2 pip popd pprint precision
+    prun psearch psource pushd pwd pycat pylab qtconsole quickref recall rehashx reload_ext rep rerun
+    reset reset_selective rm rmdir run save sc set_env store sx system tb time timeit unalias
+    unload_ext who who_ls whos xdel xmode
+"""
+AUTOMAGICS = frozenset(_AUTOMAGIC_NAMES.split())
+# As IPython decides: a name followed by an operator (`config = ...`, `run(...)`) is Python.
+_AUTOMAGIC = re.compile(r"[ \t]*([a-z_0-9]+)[ \t]+(?![=(\[{.,:;)\]}+*/%<>!&|^@]|\s)")
 _WS = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
 
@@ -232,6 +247,17 @@ def _scan(lines: Sequence[str]) -> list[tuple[bool, int]]:
     return out
 
 
+def _automagic(line: str) -> bool:
+    match = _AUTOMAGIC.match(line)
+    if match is None or match.group(1) not in AUTOMAGICS:
+        return False
+    try:
+        ast.parse(line.strip())
+    except (SyntaxError, ValueError):
+        return True
+    return False
+
+
 def _newline(line: str) -> str:
     return line[len(line.rstrip("\r\n")):] or "\n"
 
@@ -321,7 +347,7 @@ def virtual_module(nb: dict[str, Any], raw: str) -> Virtual:
                 n = len(placeholders)
                 if assigned:
                     out[i] = stand_in(line, f"{assigned.group(1)}{assigned.group(2)} = {token}({n}){_newline(line)}")
-                elif stripped.startswith(_ESCAPES) or (code.endswith("?") and code.strip()):
+                elif stripped.startswith(_ESCAPES) or (code.endswith("?") and code.strip()) or _automagic(line):
                     out[i] = stand_in(line, f"{indent}pass  # {token} {n}{_newline(line)}")
                 else:
                     continue
@@ -444,7 +470,8 @@ def splice(text: str, nb: dict[str, Any], spans: list[SourceSpan | None], source
             lead = text[span.start + 1 : span.items[0][0]]
             tail = text[span.items[-1][1] : span.end - 1]
             sep = text[span.items[0][1] : span.items[1][0]] if len(span.items) > 1 else "," + lead
-            encoded = [raw.get(line) or json.dumps(line, ensure_ascii=ascii_only) for line in _lines_of(new)]
+            new_lines = _lines_of(new) + ([""] if cell["source"][-1] == "" else [])  # a kept empty last item
+            encoded = [raw.get(line) or json.dumps(line, ensure_ascii=ascii_only) for line in new_lines]
             value = "[" + lead + sep.join(encoded) + tail + "]" if encoded else "[]"
         pieces += [text[last : span.start], value]
         last = span.end
