@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -64,3 +65,25 @@ def test_fix_hook_rewrites_orq_keyword(repo: Path, home: Path, cli_env: dict[str
     assert proc.returncode == 1, proc.stdout + proc.stderr  # pre-commit fails a hook that changed files
     assert "files were modified by this hook" in proc.stdout
     assert 'extra_body={"orq": {"thread": {"id": f"user-{uid}-{sid}"}}}' in (repo / "app.py").read_text()
+
+
+def _notebook(source: str) -> str:
+    cell = {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+            "source": source.splitlines(keepends=True)}
+    return json.dumps({"cells": [{"cell_type": "markdown", "metadata": {}, "source": ["# Chat"]}, cell],
+                       "metadata": {}, "nbformat": 4, "nbformat_minor": 5}, indent=1) + "\n"
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is needed for pre-commit")
+def test_hooks_read_notebooks(repo: Path, home: Path, cli_env: dict[str, str]) -> None:
+    (repo / "chat.ipynb").write_text(_notebook("%pip install openai\n" + BAD))
+    (repo / "fixme.ipynb").write_text(_notebook("!ls\n" + ORQ_KW))
+    git(repo, "add", ".")
+    proc = try_repo(repo, home, cli_env, "orq-thread-lint", "chat.ipynb")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "chat.ipynb:cell 2:3:" in proc.stdout and "OTL003" in proc.stdout
+    proc = try_repo(repo, home, cli_env, "orq-thread-lint-fix", "fixme.ipynb")
+    assert proc.returncode == 1 and "files were modified by this hook" in proc.stdout, proc.stdout + proc.stderr
+    fixed = json.loads((repo / "fixme.ipynb").read_text())
+    assert "".join(fixed["cells"][1]["source"]) == "!ls\n" + ORQ_KW.replace(
+        'orq={"thread": {"id": f"user-{uid}-{sid}"}}', 'extra_body={"orq": {"thread": {"id": f"user-{uid}-{sid}"}}}')

@@ -39,7 +39,7 @@ def test_every_rule_has_a_page_with_both_kinds_of_example() -> None:
             assert any(k in ("json", "jsonl") for k, bad in kinds if bad), f"{code} has no bad request example"
 
 
-@pytest.mark.parametrize("ex", [e for e in EXAMPLES if e.kind != "python"], ids=str)
+@pytest.mark.parametrize("ex", [e for e in EXAMPLES if e.kind in ("json", "jsonl")], ids=str)
 def test_request_examples(ex: Example, tmp_path: Path) -> None:
     data = tmp_path / f"example.{ex.kind}"
     data.write_text(ex.text, encoding="utf-8")
@@ -64,5 +64,23 @@ def test_code_examples(ex: Example, tmp_path: Path) -> None:
         assert ex.expected_lines, "a bad code example marks its line with '# error: CODE'"
         assert {code for _, code in ex.expected_lines} == {ex.code}
         assert found == ex.expected_lines
+    else:
+        assert found == set()
+
+
+@pytest.mark.parametrize("ex", [e for e in EXAMPLES if e.kind == "notebook"], ids=str)
+def test_notebook_examples(ex: Example, tmp_path: Path) -> None:
+    import json
+
+    from orq_thread_lint.static.run import check_paths
+
+    cells = [{"cell_type": kind, "metadata": {}, "source": source.splitlines(keepends=True),
+              **({"execution_count": None, "outputs": []} if kind == "code" else {})} for kind, source in ex.cells]
+    notebook = tmp_path / "example.ipynb"
+    notebook.write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}, indent=1))
+    found = {(f.cell, f.row, f.code) for f in check_paths([str(notebook)], _policy(ex, tmp_path)).findings}
+    if ex.bad:
+        assert ex.expected_cells, "a bad notebook example marks its line with '# error: CODE'"
+        assert found == ex.expected_cells
     else:
         assert found == set()
