@@ -202,11 +202,18 @@ def source_spans(text: str) -> list[SourceSpan | None]:
         spans.clear()  # a repeated key: json keeps the last, and so do we
         return _items(text, at, cell)
 
-    _members(text, _skip(text, 0), top)
+    try:
+        _members(text, _skip(text, 0), top)
+    except RecursionError:  # json.loads just managed a value this deep, a few frames up
+        return []
     return spans
 
 
 # The virtual module -------------------------------------------------------------------------------
+
+# What changes the scanner's state: an escape, a quote, a comment, a bracket.
+_SPECIAL = re.compile(r"""\\[\s\S]?|'''|\"\"\"|['"#()\[\]{}]""")
+
 
 def _scan(lines: Sequence[str]) -> list[tuple[bool, int]]:
     """For each line: whether it begins a logical line (not inside brackets or a string, not after
@@ -215,34 +222,26 @@ def _scan(lines: Sequence[str]) -> list[tuple[bool, int]]:
     depth, quote, continued = 0, "", False
     for line in lines:
         starts = depth == 0 and not quote and not continued
-        i, n, code_end, escaped_newline = 0, len(line), len(line), False
-        while i < n:
-            c = line[i]
-            if quote:
-                if c == "\\":
-                    escaped_newline = line[i + 1 : i + 2] in ("", "\n", "\r")
-                    i += 2
-                elif line.startswith(quote, i):
-                    i += len(quote)
+        code_end, escaped_newline = len(line), False
+        for match in _SPECIAL.finditer(line):
+            token = match.group()
+            if token[0] == "\\":
+                escaped_newline = token[1:] in ("", "\n", "\r")
+            elif quote:
+                if token in (quote, quote * 3):  # three quotes end a one-quote string (and open an empty one)
                     quote = ""
-                else:
-                    i += 1
-                continue
-            if c == "#":
-                code_end = i
+            elif token == "#":
+                code_end = match.start()
                 break
-            if c in "([{":
+            elif token in "([{":
                 depth += 1
-            elif c in ")]}":
+            elif token in ")]}":
                 depth = max(0, depth - 1)
-            elif c in "'\"":
-                quote = line[i : i + 3] if line[i : i + 3] in ("'''", '"""') else c
-                i += len(quote)
-                continue
-            i += 1
+            else:
+                quote = token
         if quote in ("'", '"') and not escaped_newline:
             quote = ""  # an unterminated one-line string: the parser will say so
-        continued = code_end == len(line) and not quote and line.rstrip("\r\n").endswith("\\")
+        continued = code_end == len(line) and not quote and escaped_newline
         out.append((starts, code_end))
     return out
 
@@ -343,7 +342,9 @@ def virtual_module(nb: dict[str, Any], raw: str) -> Virtual:
                 stripped = line.lstrip(" \t")
                 indent = line[: len(line) - len(stripped)]
                 code = line[:code_end].rstrip()
-                assigned = _ASSIGNED_ESCAPE.match(line) or _TIMED_ASSIGNMENT.match(line)
+                assigned = None
+                if "!" in line or "%" in line:
+                    assigned = _ASSIGNED_ESCAPE.match(line) or _TIMED_ASSIGNMENT.match(line)
                 n = len(placeholders)
                 if assigned:
                     out[i] = stand_in(line, f"{assigned.group(1)}{assigned.group(2)} = {token}({n}){_newline(line)}")
