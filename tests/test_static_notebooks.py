@@ -195,6 +195,38 @@ def test_fix_keeps_a_cell_with_magics_and_the_mode(tmp_path: Path, cli_env: dict
     assert path.stat().st_mode & 0o777 == 0o640
 
 
+def test_json_fix_edits_are_in_cell_rows_with_the_magics_as_written(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    source = "!ls\nfor q in qs:\n    %time x = 1\n    " + FIXABLE + "    !echo done"
+    write(tmp_path / "nb.ipynb", jupyter(notebook([markdown("# A"), code(lines(source))])))
+    found = as_json(tmp_path, cli_env, "--select", "OTL010", "nb.ipynb")
+    assert places(found) == [("OTL010", 2, 4, FIXABLE.index('"support"') + 5)]
+    (edit,) = found[0]["fix"]["edits"]
+    # Rows 2 to the cell's end (it has no final newline), replaced by the fixed loop as written.
+    assert (edit["location"], edit["end_location"]) == ({"row": 2, "column": 1}, {"row": 5, "column": 15})
+    assert edit["content"] == "for q in qs:\n    %time x = 1\n    " + FIXED + "    !echo done"
+
+
+def test_python_that_looks_like_ipython_is_python() -> None:
+    source = ('ratio = 5 % 3\nok = a != b\nprint("100%? really?")  # why?\nconfig = load()\nrun(1)\n'
+              'data = [\n    1,\n]\nmsg = """\n%not a magic\n?nor help\n"""\ns = \'it\\\'s\'  # don\'t\n'
+              "pip = 1\ncd = pip - 1\nwhy = 'what?'\n" + CALL.format(body=GENERIC))
+    nb = notebook([code(lines(source))])
+    virtual = virtual_module(nb, jupyter(nb))
+    assert virtual.placeholders == {}
+    assert virtual.text == source + virtual.marker
+    found = check_notebook(jupyter(nb).encode(), "nb.ipynb", Policy.load(None)).findings
+    assert [(f.code, f.cell, f.row) for f in found if f.code == "OTL003"] == [("OTL003", 1, source.count("\n"))]
+
+
+def test_writefile_and_other_languages_are_not_python(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    nb = notebook([code(lines("%%writefile app.py\n" + CALL.format(body=GENERIC))),
+                   code(lines("%%html\n<b>{\"orq\": 1}</b>")),
+                   code(lines("\n%%capture out\n" + CALL.format(body=GENERIC)))])
+    write(tmp_path / "nb.ipynb", jupyter(nb))
+    assert places(as_json(tmp_path, cli_env, "--select", "OTL0", "nb.ipynb")) == [
+        ("OTL003", 3, 3, CALL.format(body=GENERIC).index('"conversation1"') + 1)]
+
+
 def test_noqa_in_cells(tmp_path: Path, cli_env: dict[str, str]) -> None:
     nb = notebook([
         code(lines(CALL.format(body=GENERIC).rstrip("\n") + "  # noqa: OTL003")),

@@ -421,7 +421,13 @@ class Places:
             end_number, end_row = self.cell_of(e.end_row)
             if end_number != number:
                 return None
-            edits.append(Edit(content, row, e.column, end_row, e.end_column))
+            end_column = e.end_column
+            cell_lines = source_lines(self.virtual.cells.get(number, ""))
+            if end_row > len(cell_lines) and cell_lines and not cell_lines[-1].endswith(("\n", "\r")):
+                # To the end of a cell without a final newline: the newline was ours, not the cell's.
+                end_row, end_column = len(cell_lines), len(cell_lines[-1]) + 1
+                content = content[:-1] if content.endswith("\n") else content
+            edits.append(Edit(content, row, e.column, end_row, end_column))
         return replace(fix, edits=tuple(edits))
 
 
