@@ -368,3 +368,14 @@ def test_cookbook_style_notebook(tmp_path: Path, cli_env: dict[str, str]) -> Non
     write(tmp_path / "cookbook.ipynb", colab(notebook(COOKBOOK)))
     found = as_json(tmp_path, cli_env, "cookbook.ipynb")
     assert places(found) == [("OTL104", 7, 5, 81)]  # at THREAD_ID in cell 7
+
+
+def test_an_escape_line_opens_no_string_and_other_language_cells_are_skipped() -> None:
+    sql = dict(code(lines("SELECT * FROM t WHERE x = '1")), metadata={"vscode": {"languageId": "sql"}})
+    nb = notebook([
+        code(lines('!echo """\n%env KEY="it\'s"\n!ls \\\n  -la "x\nTID = "conversation1"')),
+        sql,
+        code(lines(CALL.format(body='{"orq": {"thread": {"id": TID}}}'))),
+    ])
+    found = check_notebook(jupyter(nb).encode(), "nb.ipynb", Policy.load(None)).findings
+    assert [(f.code, f.cell, f.row, f.column) for f in found] == [("OTL003", 1, 5, 7)]

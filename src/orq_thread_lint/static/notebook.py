@@ -215,13 +215,39 @@ def source_spans(text: str) -> list[SourceSpan | None]:
 _SPECIAL = re.compile(r"""\\[\s\S]?|'''|\"\"\"|['"#()\[\]{}]""")
 
 
-def _scan(lines: Sequence[str]) -> list[tuple[bool, int]]:
-    """For each line: whether it begins a logical line (not inside brackets or a string, not after
-    a backslash), and where its code ends (a comment's ``#`` or the line's end)."""
-    out = []
-    depth, quote, continued = 0, "", False
-    for line in lines:
+def _escape(line: str) -> re.Match[str] | bool:
+    """Whether a line that begins a logical line is IPython's: the match of `x = !ls` (its indent
+    and names), True for any other escape, False for Python."""
+    if "!" in line or "%" in line:
+        assigned = _ASSIGNED_ESCAPE.match(line) or _TIMED_ASSIGNMENT.match(line)
+        if assigned:
+            return assigned
+    if line.lstrip(" \t").startswith(_ESCAPES):
+        return True
+    match = _AUTOMAGIC.match(line)
+    if match is None or match.group(1) not in AUTOMAGICS:
+        return False
+    try:
+        ast.parse(line.strip())
+    except (SyntaxError, ValueError):
+        return True
+    return False
+
+
+def escapes(lines: Sequence[str]) -> dict[int, re.Match[str] | bool | None]:
+    """A cell's lines that are IPython's, by index (a backslash-continued escape's next lines map to
+    None). Python's brackets, strings and backslashes are followed, so a line inside a string or a
+    call is never one, and an escape line's own quotes open no string."""
+    out: dict[int, re.Match[str] | bool | None] = {}
+    depth, quote, continued, escape_open = 0, "", False, False
+    for i, line in enumerate(lines):
+        backslash = line.rstrip("\r\n").endswith("\\")
         starts = depth == 0 and not quote and not continued
+        found = _escape(line) if starts and not escape_open else False
+        if found or escape_open:
+            out[i] = None if escape_open else found
+            escape_open = backslash
+            continue
         code_end, escaped_newline = len(line), False
         for match in _SPECIAL.finditer(line):
             token = match.group()
@@ -242,19 +268,9 @@ def _scan(lines: Sequence[str]) -> list[tuple[bool, int]]:
         if quote in ("'", '"') and not escaped_newline:
             quote = ""  # an unterminated one-line string: the parser will say so
         continued = code_end == len(line) and not quote and escaped_newline
-        out.append((starts, code_end))
+        if starts and depth == 0 and not quote and line[:code_end].rstrip().endswith("?"):
+            out[i] = True  # help: `obj?`, `obj??`
     return out
-
-
-def _automagic(line: str) -> bool:
-    match = _AUTOMAGIC.match(line)
-    if match is None or match.group(1) not in AUTOMAGICS:
-        return False
-    try:
-        ast.parse(line.strip())
-    except (SyntaxError, ValueError):
-        return True
-    return False
 
 
 def _newline(line: str) -> str:
@@ -290,6 +306,13 @@ class Virtual:
         return out
 
 
+def _cell_language(cell: dict[str, Any]) -> str | None:
+    meta = cell.get("metadata")
+    vscode = meta.get("vscode") if isinstance(meta, dict) else None
+    language = vscode.get("languageId") if isinstance(vscode, dict) else None
+    return language if isinstance(language, str) else None
+
+
 def _token(text: str) -> str:
     token, n = "orq_thread_lint_ipython", 0
     while token in text:
@@ -320,7 +343,10 @@ def virtual_module(nb: dict[str, Any], raw: str) -> Virtual:
         first = next((line.strip() for line in lines if line.strip()), "")
         out = list(lines)
         handled: set[int] = set()
-        if first.startswith("%%"):
+        if _cell_language(cell) not in (None, "python"):  # VS Code's polyglot cells: `shellscript`, `sql`
+            skipped.add(number)
+            out = [_newline(line) for line in lines]
+        elif first.startswith("%%"):
             name = first[2:].split(maxsplit=1)
             head = next(i for i, line in enumerate(lines) if line.strip())
             if name and name[0] in PYTHON_CELL_MAGICS:
@@ -330,29 +356,17 @@ def virtual_module(nb: dict[str, Any], raw: str) -> Virtual:
                 skipped.add(number)
                 out = [_newline(line) for line in lines]
         if number not in skipped:
-            escape_open = False
-            for i, (starts, code_end) in enumerate(_scan(lines)):
-                line = lines[i]
-                if escape_open:  # a magic continued with a backslash
-                    out[i] = stand_in(line, f"# {token} {len(placeholders)}{_newline(line)}")
-                    escape_open = line.rstrip("\r\n").endswith("\\")
+            for i, found in escapes(lines).items():
+                if i in handled:
                     continue
-                if not starts or i in handled:
-                    continue
-                stripped = line.lstrip(" \t")
-                indent = line[: len(line) - len(stripped)]
-                code = line[:code_end].rstrip()
-                assigned = None
-                if "!" in line or "%" in line:
-                    assigned = _ASSIGNED_ESCAPE.match(line) or _TIMED_ASSIGNMENT.match(line)
-                n = len(placeholders)
-                if assigned:
-                    out[i] = stand_in(line, f"{assigned.group(1)}{assigned.group(2)} = {token}({n}){_newline(line)}")
-                elif stripped.startswith(_ESCAPES) or (code.endswith("?") and code.strip()) or _automagic(line):
-                    out[i] = stand_in(line, f"{indent}pass  # {token} {n}{_newline(line)}")
+                line, n = lines[i], len(placeholders)
+                if isinstance(found, re.Match):
+                    out[i] = stand_in(line, f"{found.group(1)}{found.group(2)} = {token}({n}){_newline(line)}")
+                elif found is None:  # a comment: its indentation can't matter
+                    out[i] = stand_in(line, f"# {token} {n}{_newline(line)}")
                 else:
-                    continue
-                escape_open = line.rstrip("\r\n").endswith("\\")
+                    indent = line[: len(line) - len(line.lstrip(" \t"))]
+                    out[i] = stand_in(line, f"{indent}pass  # {token} {n}{_newline(line)}")
         if out and not out[-1].endswith(("\n", "\r")):
             out[-1] += "\n"
         parts.extend(out)
