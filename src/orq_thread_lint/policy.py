@@ -366,8 +366,10 @@ def _resolve_selection(select: Iterable[str], ignore: Iterable[str]) -> frozense
     sel = ["OTL" if s == "ALL" else s for s in select]
     ign = ["OTL" if s == "ALL" else s for s in ignore]
     enabled = set()
-    for code in RULES:
+    for code, rule in RULES.items():
         best_sel = max((len(p) for p in sel if code.startswith(p)), default=-1)
+        if rule.explicit and best_sel <= len("OTL"):
+            continue
         best_ign = max((len(p) for p in ign if code.startswith(p)), default=-1)
         if best_sel >= 0 and best_sel > best_ign:
             enabled.add(code)
