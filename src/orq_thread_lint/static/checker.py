@@ -1,4 +1,7 @@
-"""Check one file's source: the gates, the segments, the rules, noqa, and fixes."""
+"""Check one file's source: the gates, the segments, the rules, noqa, and fixes.
+
+libcst and the value following are imported only when a file passes the gates: most files
+never need them, and a pre-commit hook pays every import on every commit."""
 
 from __future__ import annotations
 
@@ -9,8 +12,7 @@ import warnings
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-
-import libcst as cst
+from typing import TYPE_CHECKING
 
 from ..policy import Policy
 from ..report import Finding
@@ -20,11 +22,14 @@ from ..values import Node
 from ..violations import Violation
 from . import unused_noqa
 from .comments import Comments, scan
-from .fixes import fix_text, single_fix
 from .noqa import SKIP_FILE
-from .resolve import Anchor, FileContext
 from .segments import Prefilter, Segment, merge, plan, source_lines
-from .visitor import check_segment
+
+if TYPE_CHECKING:
+    from .fixes import Action
+
+# Fixing repeats until nothing fixable is left (so a second run changes nothing), this many rounds at most.
+_FIX_ROUNDS = 8
 
 _GATES: dict[tuple[str, ...], Prefilter] = {}
 _NO_COMMENTS = Comments({}, {})
@@ -93,6 +98,11 @@ def analyse(text: str, encoding: str, filename: str, policy: Policy,
     found = plan(tree, targets(policy))
     if found is None:
         return None
+    import libcst as cst
+
+    from .resolve import FileContext
+    from .visitor import check_segment
+
     lines = source_lines(text)
     ctx = FileContext(lines, found.bindings)
     out: list[Violation] = []
@@ -113,6 +123,9 @@ def place(parsed: Parsed, filename: str, ignored: frozenset[str], with_fixes: bo
     """Violations placed in the file, once each, minus noqa and per-file ignores; ``with_fixes``
     attaches each fixable finding's own edit (what reports show); ``used`` gathers the (row, code)
     of each noqa directive that silenced something."""
+    from .fixes import single_fix
+    from .resolve import Anchor
+
     seen: set[tuple[str, int, int]] = set()
     findings = []
     comments: Comments | None = None
@@ -134,6 +147,43 @@ def place(parsed: Parsed, filename: str, ignored: frozenset[str], with_fixes: bo
         fix = single_fix(v) if with_fixes and RULES[v.code].fixable else None
         findings.append(Finding(filename, row, col, v, end_row, end_col, fix))
     return findings
+
+
+def fix_text(text: str, encoding: str, filename: str, policy: Policy,
+             ignored: frozenset[str]) -> tuple[str, Counter[str]]:
+    """Apply every safe fix, round after round; returns the new text and what was fixed."""
+    from .fixes import action, parses, rewrite
+    from .resolve import Anchor
+
+    fixed: Counter[str] = Counter()
+    for _ in range(_FIX_ROUNDS):
+        parsed = analyse(text, encoding, filename, policy)
+        if not isinstance(parsed, Parsed):
+            break
+        by_segment: dict[int, tuple[Segment, list[Action]]] = {}
+        for finding in place(parsed, filename, ignored, with_fixes=False):
+            act = action(finding.violation)
+            if act is not None and isinstance(finding.violation.anchor, Anchor):
+                seg = finding.violation.anchor.segment
+                by_segment.setdefault(id(seg), (seg, []))[1].append(act)
+        if not by_segment:
+            break
+        lines = source_lines(text)
+        done: list[tuple[int, int]] = []
+        changed: Counter[str] = Counter()
+        for segment, acts in sorted(by_segment.values(), key=lambda p: -p[0].start):
+            if any(not (segment.end < s or segment.start > e) for s, e in done):
+                continue  # overlaps a segment fixed this round; the next round sees it afresh
+            new_code, applied = rewrite(segment, acts)
+            lines[segment.start - 1 : segment.end] = [new_code]
+            done.append((segment.start, segment.end))
+            changed.update(a.code for a in applied)
+        candidate = "".join(lines)
+        if not changed or candidate == text or not parses(candidate):
+            break
+        text = candidate
+        fixed.update(changed)
+    return text, fixed
 
 
 def check_bytes(data: bytes, filename: str, policy: Policy, ignored: frozenset[str] = frozenset(),
