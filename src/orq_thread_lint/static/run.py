@@ -123,10 +123,13 @@ def _execute(todo: list[Item], policy: Policy, fixing: bool, jobs: int) -> Itera
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
+    method = start_method()
+    if method == "fork":
+        from . import visitor  # noqa: F401  (the parser, loaded once here, is shared by every forked worker)
     # Big files first, so the last chunks are small and the workers finish together.
     ordered = sorted(todo, key=lambda i: _size(i.path), reverse=True)
     chunks = [ordered[i : i + _CHUNK] for i in range(0, len(ordered), _CHUNK)]
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(start_method()),
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method),
                              initializer=_init, initargs=(policy,)) as pool:
         for outcomes in pool.map(_check_chunk, chunks, [fixing] * len(chunks)):
             yield from outcomes
