@@ -379,3 +379,14 @@ def test_an_escape_line_opens_no_string_and_other_language_cells_are_skipped() -
     ])
     found = check_notebook(jupyter(nb).encode(), "nb.ipynb", Policy.load(None)).findings
     assert [(f.code, f.cell, f.row, f.column) for f in found] == [("OTL003", 1, 5, 7)]
+
+
+def test_unused_noqa_in_cells_is_found_and_fixed(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    nb = notebook([markdown("# A"), code(lines("%pip install openai\nx = 1  # noqa: OTL003\n"
+                                                + CALL.format(body=GENERIC).rstrip("\n") + "  # noqa: OTL003"))])
+    path = write(tmp_path / "nb.ipynb", colab(nb))
+    found = as_json(tmp_path, cli_env, "--extend-select", "OTL900", "nb.ipynb")
+    assert places(found) == [("OTL900", 2, 2, 8)]
+    assert cli(tmp_path, cli_env, "--extend-select", "OTL900", "--fix", "nb.ipynb").returncode == 0
+    nb["cells"][1]["source"][1] = "x = 1\n"
+    assert path.read_bytes() == colab(nb).encode("utf-8")

@@ -17,6 +17,7 @@ import difflib
 import json
 import re
 from bisect import bisect_left
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from json.decoder import scanstring as _scanstring  # type: ignore[attr-defined]  # not in typeshed
@@ -24,8 +25,9 @@ from typing import Any
 
 from ..policy import Policy
 from ..report import Edit, Finding, Fix
-from .checker import FileResult, _invalid, analyse, gate, place
-from .fixes import fix_text
+from . import unused_noqa
+from .checker import FileResult, _invalid, analyse, fix_text, gate, place
+from .comments import Comments, scan
 from .noqa import SKIP_FILE
 from .segments import source_lines
 
@@ -381,10 +383,10 @@ def virtual_module(nb: dict[str, Any], raw: str) -> Virtual:
 class Places:
     """Maps virtual rows to cells, and cell positions to the notebook file's own lines."""
 
-    def __init__(self, text: str, nb: dict[str, Any], virtual: Virtual) -> None:
-        self.text, self.nb, self.virtual = text, nb, virtual
-        self.spans = source_spans(text)
-        self.newlines = [m.start() for m in re.finditer("\n", text)]
+    def __init__(self, now: _Notebook) -> None:
+        self.text, self.nb, self.virtual = now.text, now.nb, now.virtual
+        self.spans = source_spans(self.text)
+        self.newlines = [m.start() for m in re.finditer("\n", self.text)]
 
     def cell_of(self, row: int) -> tuple[int, int]:
         origin = self.virtual.origin
@@ -513,26 +515,33 @@ def cell_diff(filename: str, old: str, new: str, number: int) -> str:
 
 # The front end --------------------------------------------------------------------------------------
 
-def _fix(result: FileResult, text: str, nb: dict[str, Any], virtual: Virtual, policy: Policy,
-         ignored: frozenset[str]) -> tuple[str, dict[str, Any], Virtual]:
-    """Apply the fixes to the cells; returns the notebook as it is afterwards."""
-    fixed_text, counts = fix_text(virtual.text, "utf-8", result.filename, policy, ignored)
-    if not counts:
-        return text, nb, virtual
-    sources = virtual.cell_sources(fixed_text)
-    new = splice(text, nb, source_spans(text), sources) if sources is not None else None
+@dataclass(frozen=True, slots=True)
+class _Notebook:
+    """A notebook as it stands: its text, what json read, its virtual module."""
+
+    text: str
+    nb: dict[str, Any]
+    virtual: Virtual
+
+
+def _rewrite(result: FileResult, now: _Notebook, fixed_text: str, counts: Counter[str]) -> _Notebook:
+    """Write a fixed virtual module back into the cells; the notebook as it is afterwards (as it
+    was, when the change can't be mapped back exactly)."""
+    sources = now.virtual.cell_sources(fixed_text)
+    new = splice(now.text, now.nb, source_spans(now.text), sources) if sources is not None else None
     if new is None or sources is None:
-        return text, nb, virtual
+        return now
     try:
         new_nb = load(new)
     except NotNotebook:
-        return text, nb, virtual
+        return now
     if any(cell_source(new_nb["cells"][n - 1]) != s for n, s in sources.items()):
-        return text, nb, virtual
-    result.original, result.source, result.fixed = text, new, counts
-    result.diff = "".join(cell_diff(result.filename, virtual.cells[n], s, n)
-                          for n, s in sources.items() if s != virtual.cells[n])
-    return new, new_nb, virtual_module(new_nb, new)
+        return now
+    if result.original is None:
+        result.original = now.text
+    result.source = new
+    result.fixed.update(counts)
+    return _Notebook(new, new_nb, virtual_module(new_nb, new))
 
 
 def check_notebook(data: bytes, filename: str, policy: Policy, ignored: frozenset[str] = frozenset(),
@@ -542,6 +551,7 @@ def check_notebook(data: bytes, filename: str, policy: Policy, ignored: frozense
     if SKIP_FILE in data:
         return result
     report_invalid = policy.enabled("OTL000") and not "OTL000".startswith(tuple(ignored))
+    stale_noqa = policy.enabled(unused_noqa.CODE) and not unused_noqa.CODE.startswith(tuple(ignored))
     result.encoding = "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
     try:
         text = data.decode(result.encoding)
@@ -556,19 +566,35 @@ def check_notebook(data: bytes, filename: str, policy: Policy, ignored: frozense
         return result
     if not is_python(nb):
         return result
-    virtual = virtual_module(nb, text)
-    if prefilter and not gate(policy).may_hold(virtual.text.encode("utf-8", "surrogatepass")):
+    now = first = _Notebook(text, nb, virtual_module(nb, text))
+    code = now.virtual.text.encode("utf-8", "surrogatepass")
+    if prefilter and not gate(policy).may_hold(code) and not (stale_noqa and b"noqa" in code.lower()):
         return result
     if fix:
-        text, nb, virtual = _fix(result, text, nb, virtual, policy, ignored)
-    parsed = analyse(virtual.text, "utf-8", filename, policy)
-    if parsed is None:
-        return result
-    places = Places(text, nb, virtual)
+        fixed_text, counts = fix_text(now.virtual.text, "utf-8", filename, policy, ignored)
+        if counts:
+            now = _rewrite(result, now, fixed_text, counts)
+    parsed = analyse(now.virtual.text, "utf-8", filename, policy)
     if isinstance(parsed, Finding):
         if report_invalid:
-            result.findings.append(places.finding(parsed))
+            result.findings.append(Places(now).finding(parsed))
         return result
-    result.findings = [places.finding(replace(f, violation=replace(f.violation, anchor=None)))
-                       for f in place(parsed, filename, ignored)]
+    used: set[tuple[int, str]] = set()
+    found = place(parsed, filename, ignored, used=used) if parsed is not None else []
+    if stale_noqa:
+        lines = parsed.lines if parsed is not None else source_lines(now.virtual.text)
+        stale = unused_noqa.find(filename, lines, scan(now.virtual.text) or Comments({}, {}), used,
+                                 policy.enabled_codes)
+        before = now
+        if fix and stale:
+            lines = list(lines)
+            done = unused_noqa.apply(lines, stale)
+            now = _rewrite(result, now, "".join(lines), Counter({unused_noqa.CODE: done}))
+        if now is before:  # not fixing, or the fix can't be written back: report them
+            found.extend(stale)
+    if result.source is not None:
+        result.diff = "".join(cell_diff(filename, old, now.virtual.cells[n], n)
+                              for n, old in first.virtual.cells.items() if old != now.virtual.cells[n])
+    places = Places(now)
+    result.findings = [places.finding(replace(f, violation=replace(f.violation, anchor=None))) for f in found]
     return result
