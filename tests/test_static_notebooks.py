@@ -390,3 +390,17 @@ def test_unused_noqa_in_cells_is_found_and_fixed(tmp_path: Path, cli_env: dict[s
     assert cli(tmp_path, cli_env, "--extend-select", "OTL900", "--fix", "nb.ipynb").returncode == 0
     nb["cells"][1]["source"][1] = "x = 1\n"
     assert path.read_bytes() == colab(nb).encode("utf-8")
+
+
+def test_add_noqa_writes_into_the_cells(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    call = CALL.format(body=GENERIC)
+    nb = notebook([markdown("# A"), code(lines("!ls\n" + call.rstrip("\n"))),
+                   code(lines('prompt = """\n!not magic\n"""\n' + call))])
+    path = write(tmp_path / "nb.ipynb", jupyter(nb))
+    proc = subprocess.run(["orq-thread-lint", "check", "--no-cache", "--add-noqa", "--select", "OTL003", "nb.ipynb"],
+                          cwd=tmp_path, capture_output=True, text=True, env=cli_env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    nb["cells"][1]["source"][1] = call.rstrip("\n") + "  # noqa: OTL003"
+    nb["cells"][2]["source"][3] = call.rstrip("\n") + "  # noqa: OTL003\n"
+    assert path.read_bytes() == jupyter(nb).encode("utf-8")
+    assert as_json(tmp_path, cli_env, "--select", "OTL003", "nb.ipynb") == []

@@ -1,7 +1,8 @@
 """``check --add-noqa``: silence every current finding with a ``# noqa: CODE`` on its line, so a
 large codebase can adopt the checker at once and new code is held to the policy (ruff's
 ``--add-noqa``). Codes are merged into a directive the line already has; a row inside a
-multi-line string or a backslash continuation gets the directive where that construct ends."""
+multi-line string or a backslash continuation gets the directive where that construct ends.
+Notebooks get theirs in the cells, the rest of the file left as it was."""
 
 from __future__ import annotations
 
@@ -38,42 +39,54 @@ def _with_codes(line: str, comments: Comments, row: int, codes: Iterable[str]) -
     return body.rstrip(" \t") + "  # noqa: " + ", ".join(sorted(set(codes))) + ending
 
 
+def annotate(text: str, found: Iterable[tuple[int, str]]) -> tuple[str, int] | str:
+    """The text with a directive on each (row, code)'s line, and how many lines got one; or why not."""
+    comments = scan(text)
+    if comments is None:
+        return "doesn't tokenize"
+    rows: dict[int, set[str]] = defaultdict(set)
+    for row, code in found:
+        rows[comments.comment_row(row)].add(code)
+    lines = source_lines(text)
+    for row, codes in rows.items():
+        if row <= len(lines):
+            lines[row - 1] = _with_codes(lines[row - 1], comments, row, codes)
+    new = "".join(lines)
+    try:
+        ast.parse(new)
+    except (SyntaxError, ValueError):
+        return "adding the comments would break the file; left unchanged"
+    return new, len(rows)
+
+
 def add_noqa(findings: Iterable[Finding]) -> Added:
-    by_file: dict[str, set[tuple[int, str]]] = defaultdict(set)
+    by_file: dict[str, set[tuple[int | None, int, str]]] = defaultdict(set)
     for f in findings:
         if f.code not in _NEVER:
-            by_file[f.filename].add((f.row, f.code))
+            by_file[f.filename].add((f.cell, f.row, f.code))
     done = Added()
     for filename, found in sorted(by_file.items()):
         path = Path(filename)
-        if path.suffix == ".ipynb":
-            done.skipped.append((filename, "notebooks are not edited by --add-noqa yet"))
-            continue
         try:
-            text, encoding = decode(path.read_bytes())
+            data = path.read_bytes()
+            if path.suffix == ".ipynb":
+                from .notebook import annotate_cells
+
+                outcome = annotate_cells(data, found, annotate)
+            else:
+                text, encoding = decode(data)
+                annotated = annotate(text, {(row, code) for _, row, code in found})
+                outcome = annotated if isinstance(annotated, str) else (text, annotated[0], encoding, annotated[1])
         except (OSError, SyntaxError, UnicodeDecodeError, LookupError) as exc:
             done.skipped.append((filename, f"can't read: {exc}"))
             continue
-        comments = scan(text)
-        if comments is None:
-            done.skipped.append((filename, "doesn't tokenize"))
+        if isinstance(outcome, str):
+            done.skipped.append((filename, outcome))
             continue
-        rows: dict[int, set[str]] = defaultdict(set)
-        for row, code in found:
-            rows[comments.comment_row(row)].add(code)
-        lines = source_lines(text)
-        for row, codes in rows.items():
-            if row <= len(lines):
-                lines[row - 1] = _with_codes(lines[row - 1], comments, row, codes)
-        new = "".join(lines)
-        if new == text:
-            continue
-        try:
-            ast.parse(new)
-        except (SyntaxError, ValueError):
-            done.skipped.append((filename, "adding the comments would break the file; left unchanged"))
+        old, new, encoding, count = outcome
+        if new == old:
             continue
         write_atomically(path, new, encoding)
-        done.directives += len(rows)
+        done.directives += count
         done.files += 1
     return done

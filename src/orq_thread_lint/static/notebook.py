@@ -18,7 +18,7 @@ import json
 import re
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from json.decoder import scanstring as _scanstring  # type: ignore[attr-defined]  # not in typeshed
 from typing import Any
@@ -598,3 +598,28 @@ def check_notebook(data: bytes, filename: str, policy: Policy, ignored: frozense
     places = Places(now)
     result.findings = [places.finding(replace(f, violation=replace(f.violation, anchor=None))) for f in found]
     return result
+
+
+def annotate_cells(data: bytes, found: Iterable[tuple[int | None, int, str]],
+                   annotate: Callable[[str, Iterable[tuple[int, str]]], tuple[str, int] | str],
+                   ) -> tuple[str, str, str, int] | str:
+    """``--add-noqa`` in a notebook: ``annotate`` edits the virtual module at the rows of the
+    (cell, row, code) findings, and the cells it changed are spliced back. Returns (old text, new
+    text, encoding, directives added), or why the notebook is left as it is."""
+    encoding = "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
+    try:
+        text = data.decode(encoding)
+        nb = load(text)
+    except (UnicodeDecodeError, NotNotebook) as exc:
+        return f"can't read: {exc}"
+    virtual = virtual_module(nb, text)
+    rows: dict[tuple[int | None, int], int] = {place: row for row, place in enumerate(virtual.origin, 1) if place[0]}
+    annotated = annotate(virtual.text, {(rows[(cell, row)], code) for cell, row, code in found
+                                        if (cell, row) in rows})
+    if isinstance(annotated, str):
+        return annotated
+    sources = virtual.cell_sources(annotated[0])
+    new = splice(text, nb, source_spans(text), sources) if sources is not None else None
+    if new is None:
+        return "the comments can't be written back into the cells; left unchanged"
+    return text, new, encoding, annotated[1]
