@@ -116,13 +116,14 @@ def thread_split(path: str, thread_id: str | None, earlier: str | None = None, e
                  ) -> Violation:
     """The OTL008 finding; ``earlier`` says where the earlier request is (``validate``)."""
     rule = RULES["OTL008"]
-    first = f" at {earlier}" if earlier else ""
-    was = f" {earlier_id!r}" if earlier_id is not None else ""
+    if earlier is None:
+        before = "an earlier request sent under another thread id"
+    else:
+        before = f"the request at {earlier} (thread id {earlier_id!r})"
     now = f"thread id {thread_id!r}" if thread_id is not None else "no thread id"
     return Violation(
         rule.code, rule.name,
-        f"request continues the conversation of an earlier request{first} (thread id{was or ' another'}) "
-        f"but carries {now}; its turns will not group in one thread",
+        f"request continues the conversation of {before} but carries {now}; its turns will not group in one thread",
         path, rule.severity, "mint the thread id once per conversation and send it with every turn",
     )
 
