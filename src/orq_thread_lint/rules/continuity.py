@@ -34,6 +34,7 @@ _OUTPUT_TYPES = frozenset({
     "image_generation_call", "code_interpreter_call", "local_shell_call", "mcp_call", "mcp_list_tools",
     "mcp_approval_request", "custom_tool_call",
 })
+_THREADS_MAX = 4096
 # What identifies a message; everything else (ids of output items, refusal: null ...) is left out.
 _FIELDS = ("role", "type", "content", "tool_calls", "tool_call_id", "call_id", "name", "arguments", "output")
 
@@ -65,31 +66,55 @@ class Fingerprinter:
     The key keeps a store's reader from testing guesses of what was said; processes that share a
     store must share the key."""
 
-    __slots__ = ("_base",)
+    __slots__ = ("_base", "_threads")
 
     def __init__(self, secret: bytes) -> None:
         self._base = hashlib.blake2b(key=secret[:64], digest_size=16, person=b"orq-thread-lint")
+        self._threads: dict[str, str] = {}  # the turns of a conversation repeat their thread id
 
     def thread(self, thread_id: str) -> str:
         """What the stores keep for a thread id: a keyed hash, not the id."""
+        known = self._threads.get(thread_id)
+        if known is not None:
+            return known
         h = self._base.copy()
         h.update(b"thread\x00" + thread_id.encode("utf-8", "surrogatepass"))
-        return h.hexdigest()
+        if len(self._threads) >= _THREADS_MAX:
+            self._threads.clear()
+        known = self._threads[thread_id] = h.hexdigest()
+        return known
 
     def fingerprints(self, messages: Sequence[Any] | None) -> Fingerprints:
-        """One pass of hashing over the messages: the running hash is copied at each boundary."""
+        """One pass of hashing over the messages: the running hash is read at each boundary.
+
+        The common message (a dict of a string role and a string content) is encoded inline and
+        the text between two boundaries is hashed in one piece: this runs for every request."""
         if messages is None or len(messages) < 2:
             return NOTHING  # a one-message request starts nothing and continues nothing
         h = self._base.copy()
-        update = h.update
         cuts: list[bytes] = []
+        pieces: list[str] = []
         before = False  # whether the previous message was model output
         for i, message in enumerate(messages):
+            if type(message) is dict and len(message) == 2:
+                role, content = message.get("role"), message.get("content")
+                if type(role) is str and type(content) is str:
+                    output = role == "assistant"
+                    if output and not before and i >= 2:
+                        h.update("".join(pieces).encode("utf-8", "surrogatepass"))
+                        pieces.clear()
+                        cuts.append(h.digest())  # the messages before this run of output: an earlier request?
+                    before = output
+                    pieces.append(f"m{len(role)}:{role}{len(content)}:{content}")
+                    continue
             output = _is_output(message)
             if output and not before and i >= 2:
-                cuts.append(h.digest())  # the messages before this run of output: an earlier request?
+                h.update("".join(pieces).encode("utf-8", "surrogatepass"))
+                pieces.clear()
+                cuts.append(h.digest())
             before = output
-            update(_encode(message))
+            pieces.append(_encode(message))
+        h.update("".join(pieces).encode("utf-8", "surrogatepass"))
         cuts.reverse()
         return Fingerprints(h.digest(), tuple(cuts[:MAX_PREFIXES]))
 
@@ -183,14 +208,10 @@ def _is_output(message: Any) -> bool:
     return role == "assistant" or (role is None and getattr(message, "type", None) in _OUTPUT_TYPES)
 
 
-def _encode(message: Any) -> bytes:
-    """A message's identity as bytes: role and content (with its parts), tool calls by id and
+def _encode(message: Any) -> str:
+    """A message's identity as text: role and content (with its parts), tool calls by id and
     arguments, the tool call a result answers. Unambiguous (lengths are spelt out) and the same
-    for a dict and the SDK model it was dumped from."""
-    if type(message) is dict and len(message) == 2:
-        role, content = message.get("role"), message.get("content")
-        if type(role) is str and type(content) is str:
-            return _text_message(role, content)
+    for a dict, the dict with empty fields, and the SDK model it was dumped from."""
     get = message.get if isinstance(message, dict) else lambda key: getattr(message, key, None)
     fields: dict[str, Any] = {}
     for key in _FIELDS:
@@ -200,16 +221,11 @@ def _encode(message: Any) -> bytes:
         fields[key] = _tool_calls(value) if key == "tool_calls" else _plain(value)
     role, content = fields.get("role"), fields.get("content")
     if len(fields) == 2 and type(role) is str and type(content) is str:
-        return _text_message(role, content)
+        return f"m{len(role)}:{role}{len(content)}:{content}"  # as the inline path encodes it
     if not fields:  # not a message at all: keep what it is, so it still tells requests apart
         fields = {"value": _plain(message)}
     text = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=repr)
-    return b"j" + len(text).to_bytes(8, "big") + text.encode("utf-8", "surrogatepass")
-
-
-def _text_message(role: str, content: str) -> bytes:
-    head = f"m{len(role)}:{role}{len(content)}:"
-    return (head + content).encode("utf-8", "surrogatepass")
+    return f"j{len(text)}:{text}"
 
 
 def _tool_calls(calls: Any) -> Any:
