@@ -114,7 +114,7 @@ def main() -> None:
 
 def _conversation(n: int, length: int) -> list[dict[str, str]]:
     """A system prompt, then user and assistant turns of about 100 characters each."""
-    out = [{"role": "system", "content": "You are the billing assistant of Example Ltd. Answer briefly and cite invoices."}]
+    out = [{"role": "system", "content": "You are the billing assistant of Example Ltd. Answer briefly."}]
     for i in range(length - 1):
         role = "user" if i % 2 == 0 else "assistant"
         out.append({"role": role, "content": f"{role} turn {i} of conversation {n}: " + "invoice details " * 5})
@@ -158,7 +158,8 @@ def continuity() -> None:
         # each request is checked once per guard, in alternating order; `off` never binds continuity
         without.append(timed(off.check_options, batch))
         with_c.append(timed(on.check_options, batch))
-        alone.append(timed(lambda o: step.check(o, ((o.extra_json["orq"]["thread"]["id"], "orq.thread.id"),)), batch))
+        alone.append(timed(lambda o: step.check(o, ((o.extra_json["orq"]["thread"]["id"], "orq.thread.id"),)),
+                           batch))
     added = [w - o for w, o in zip(with_c, without, strict=True)]
     print(f"continuity, 20-message conversation, memory store: guard check {statistics.median(without):.1f} us "
           f"without, {statistics.median(with_c):.1f} us with; added median {statistics.median(added):.1f} us "

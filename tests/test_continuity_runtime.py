@@ -50,7 +50,7 @@ def converse(client: Any, ids: list[str], start: list[dict[str, Any]] | None = N
     return outcomes
 
 
-def test_a_fresh_uuid4_per_call_is_stopped_at_turn_two(router: Router, store: Store) -> None:
+def test_a_fresh_uuid4_per_call_is_stopped_at_turn_two(router: Router, store: Store) -> None:  # noqa: F811
     g = guard(_client(router), Policy.preset(), mode="enforce", store=store)
     outcomes = converse(g, [f"chat-{uuid.uuid4()}" for _ in QUESTIONS])
     assert outcomes[0] is None and len(outcomes) == 2
@@ -61,7 +61,7 @@ def test_a_fresh_uuid4_per_call_is_stopped_at_turn_two(router: Router, store: St
     assert QUESTIONS[0] not in str(error)  # findings name no content
 
 
-def test_a_stable_id_passes_every_turn(router: Router, store: Store) -> None:
+def test_a_stable_id_passes_every_turn(router: Router, store: Store) -> None:  # noqa: F811
     g = guard(_client(router), Policy.preset(), mode="enforce", store=store)
     tid = f"chat-{uuid.uuid4()}"
     assert converse(g, [tid] * 3) == [None, None, None]
@@ -168,7 +168,7 @@ def test_continuity_can_be_turned_off(router: Router, tmp_path: Path) -> None:
     assert converse(g, [f"chat-{uuid.uuid4()}" for _ in QUESTIONS]) == [None, None, None]
 
 
-def test_async_client_is_stopped_at_turn_two(router: Router, store: Store) -> None:
+def test_async_client_is_stopped_at_turn_two(router: Router, store: Store) -> None:  # noqa: F811
     g = guard(_client(router, AsyncOpenAI), Policy.preset(), mode="enforce", store=store)
 
     async def run() -> list[Any]:

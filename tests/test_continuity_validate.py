@@ -220,8 +220,9 @@ class _Page(HTMLParser):
             if ident:
                 self.by_id[ident] = self.by_id.get(ident, "") + data
         for _, cls in self._open:
-            if cls in self.rows and self.rows[cls]:
-                self.rows[cls][-1] += data + " "
+            rows = self.rows.get(cls or "")
+            if rows:
+                rows[-1] += data + " "
 
 
 def chromium() -> str:

@@ -75,8 +75,8 @@ def _histogram(bins: list[dict[str, Any]]) -> str:
 def _listing(title: str, kind: str, items: list[dict[str, Any]]) -> str:
     if not items:
         return f"<h2>{escape(title)}</h2><p class=\"empty\">None.</p>"
-    rows = "".join(f"<tr class=\"{kind}\"><td>{escape(str(i['file']))}:{i['line']}</td><td>{escape(i['message'])}</td></tr>"
-                   for i in items)
+    rows = "".join(f"<tr class=\"{kind}\"><td>{escape(str(i['file']))}:{i['line']}</td>"
+                   f"<td>{escape(i['message'])}</td></tr>" for i in items)
     return f"<h2>{escape(title)}</h2><table><tr><th>line</th><th>finding</th></tr>{rows}</table>"
 
 

@@ -133,7 +133,7 @@ def split(found: Sequence[str | None], owner: str) -> int | None:
     for i, previous in enumerate(found):
         if previous is None:
             continue
-        return None if previous == owner or previous == AMBIGUOUS else i
+        return None if previous in (owner, AMBIGUOUS) else i
     return None
 
 
@@ -212,10 +212,10 @@ def _encode(message: Any) -> str:
     """A message's identity as text: role and content (with its parts), tool calls by id and
     arguments, the tool call a result answers. Unambiguous (lengths are spelt out) and the same
     for a dict, the dict with empty fields, and the SDK model it was dumped from."""
-    get = message.get if isinstance(message, dict) else lambda key: getattr(message, key, None)
+    plain = isinstance(message, dict)
     fields: dict[str, Any] = {}
     for key in _FIELDS:
-        value = get(key)
+        value = message.get(key) if plain else getattr(message, key, None)
         if value is None or value == [] or (key == "type" and value == "message"):
             continue
         fields[key] = _tool_calls(value) if key == "tool_calls" else _plain(value)

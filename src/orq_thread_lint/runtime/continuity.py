@@ -69,7 +69,7 @@ class Continuity:
         return Fingerprints(None, prints.prefixes), "", None, "orq.thread"
 
     def verdict(self, plan: Plan, found: list[str | None]) -> list[Violation]:
-        prints, owner, tid, path = plan
+        _, owner, tid, path = plan
         if split(found, owner) is None:
             return []
         return [thread_split(path, tid)]

@@ -109,9 +109,7 @@ def _uses(root: cst.CSTNode, name: str) -> Iterator[cst.Name]:
             if node.value == name:
                 yield node
             continue
-        if isinstance(node, cst.Attribute):
-            stack.append(node.value)
-        elif isinstance(node, cst.Arg):
+        if isinstance(node, (cst.Attribute, cst.Arg)):
             stack.append(node.value)
         elif isinstance(node, cst.AssignTarget):
             if not isinstance(node.target, cst.Name):

@@ -402,8 +402,8 @@ class Resolver:
             inner = self.value(expr.args[0].value, path)
             if isinstance(inner, (Text, Partial)):
                 return inner
-            mint = mint_of(inner)
-            return Partial([MintedHole(mint) if mint is not None else Hole()], path, anchor)
+            minted = mint_of(inner)
+            return Partial([MintedHole(minted) if minted is not None else Hole()], path, anchor)
         if isinstance(func, cst.Name) and name in ("int", "float", "round") and len(expr.args) == 1:
             return self._derived(expr.args[0].value, f"{name}()", path, anchor)
         if isinstance(func, cst.Attribute):  # a method of a fresh value: `uuid4().hex.upper()`

@@ -17,6 +17,7 @@ from ..rules.minted import Mint, check_minted_id
 from ..rules.request import HEADER, check_request_node
 from ..rules.thread import Emitter, check_thread_node
 from ..values import Mapping, Node
+from .minted import per_request
 from .resolve import (
     Anchor,
     ClassScope,
@@ -27,7 +28,6 @@ from .resolve import (
     Resolver,
     Scope,
 )
-from .minted import per_request
 from .segments import ORQ_SDK_CALLS, TRANSPARENT, Segment, ends_with
 
 # openai methods that don't take a thread but would still raise on `orq=`.
