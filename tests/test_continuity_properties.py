@@ -11,12 +11,13 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orq_thread_lint.rules.continuity import Fingerprinter, Index, split
+from orq_thread_lint.rules.continuity import Fingerprinter, Index, LocalFingerprinter, split
 from orq_thread_lint.runtime.stores import MemoryStore
 
 BATCH = 50  # conversations per example; 200 examples make 10,000 conversations
 EXAMPLES = 200
-HASHER = Fingerprinter(os.urandom(32))
+HASHER = Fingerprinter(os.urandom(32))  # what shared stores get
+LOCAL = LocalFingerprinter()  # what validate and the in-memory store use
 # Small alphabets on purpose: conversations often open alike and repeat each other's turns.
 WORDS = ["hi", "thanks", "invoice 7?", "and 8?", "ok", "", "détails ✓"]
 
@@ -64,7 +65,8 @@ def interleave(conversations: list[list[list[Any]]], rng: random.Random) -> list
 
 
 class Both:
-    """The runtime's memory store (warn mode: every request binds) and validate's index, side by side."""
+    """A store's step (warn mode: every request binds; BLAKE2b fingerprints, as SQLite and Redis get
+    them) and validate's index (Python's keyed hash), side by side."""
 
     def __init__(self) -> None:
         self.store = MemoryStore()
@@ -74,7 +76,7 @@ class Both:
         prints = HASHER.fingerprints(messages)
         owner = HASHER.thread(tid)
         found = self.store.follow(prints.full, prints.prefixes, owner, 60_000, bind_split=True)
-        return split(found, owner) is not None, self.index.check(prints, tid, where) is not None
+        return split(found, owner) is not None, self.index.check(LOCAL.fingerprints(messages), tid, where) is not None
 
 
 COUNTS = {"conversations": 0, "requests": 0, "switches": 0, "caught": 0}
@@ -117,3 +119,18 @@ def test_stable_ids_never_split_and_changed_ids_are_caught() -> None:
     changed_ids_are_caught()
     assert COUNTS["conversations"] >= 2 * BATCH * EXAMPLES  # 10,000 each way
     assert COUNTS["caught"] > COUNTS["switches"] / 2 > 1000
+
+
+@settings(max_examples=100, deadline=None, database=None)
+@given(SEEDS)
+def test_both_fingerprinters_tell_the_same_lists_apart(rng: random.Random) -> None:
+    """Same boundaries, and equal fingerprints for exactly the same message lists."""
+    sent = [m for _ in range(20) for m in requests_of(*conversation(rng))]
+    strong = [HASHER.fingerprints(m) for m in sent]
+    local = [LOCAL.fingerprints(m) for m in sent]
+    assert [len(p.prefixes) for p in strong] == [len(p.prefixes) for p in local]
+    seen: dict[bytes | None, bytes | None] = {}
+    for s, loc in zip(strong, local, strict=True):
+        for a, b in ((s.full, loc.full), *zip(s.prefixes, loc.prefixes, strict=True)):
+            assert seen.setdefault(a, b) == b
+    assert len(set(seen.values())) == len(seen)

@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import heapq
 import math
-import os
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 from .policy import Policy
 from .report import Finding
-from .rules.continuity import Fingerprinter, Fingerprints, Index, messages_of, thread_split
+from .rules.continuity import Fingerprints, Index, LocalFingerprinter, messages_of, thread_split
 
 
-@dataclass(frozen=True, slots=True)
-class _Request:
+class _Request(NamedTuple):
     filename: str
     row: int
     column: int
@@ -46,7 +43,7 @@ class Timeline:
         self.ttl = float(cfg.ttl_seconds)
         self.time_path = tuple(time_field.split(".")) if time_field else None
         self.index = Index(self.capacity, self.ttl if time_field else None)
-        self.hasher = Fingerprinter(os.urandom(32))  # nothing leaves the process: a key of its own
+        self.hasher = LocalFingerprinter()  # nothing leaves the process
         self._pending: list[tuple[float, int, _Request]] = []
         self._seq = 0
         self._latest = -math.inf

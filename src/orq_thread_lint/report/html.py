@@ -16,7 +16,8 @@ h1{font-size:1.5rem;margin:0 0 1rem}h2{font-size:1.1rem;margin:2rem 0 .5rem}
 min-width:8rem}.card b{display:block;font-size:1.5rem}.card span{color:#56606d;font-size:.85rem}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #e3e7ec;padding:.3rem .5rem;text-align:left;
 vertical-align:top}th{color:#56606d;font-weight:600}.num{text-align:right;font-variant-numeric:tabular-nums}
-.empty{color:#56606d}svg text{font:12px system-ui,sans-serif;fill:#1d232b}
+.empty{color:#56606d}.stats{width:auto}.stats td,.stats th{min-width:5rem}
+svg text{font:12px system-ui,sans-serif;fill:#1d232b}
 """
 _W, _H, _PAD, _BOTTOM = 640, 220, 36, 28
 
@@ -35,8 +36,8 @@ def render(summary: dict[str, Any], out: TextIO, title: str = "orq-thread-lint: 
         f"<h1>{escape(title)}</h1><div class=\"cards\">",
         *(f"<div class=\"card\"><b id=\"{key}\">{value}</b><span>{escape(label)}</span></div>"
           for key, label, value in cards),
-        "</div><h2>Requests per thread</h2><table><tr>",
-        *(f"<th>{name}</th>" for name in ("min", "median", "p95", "max")),
+        "</div><h2>Requests per thread</h2><table class=\"stats\"><tr>",
+        *(f"<th class=\"num\">{name}</th>" for name in ("min", "median", "p95", "max")),
         "</tr><tr>",
         *(f"<td class=\"num\" id=\"per-thread-{name}\">{per[name]}</td>" for name in ("min", "median", "p95", "max")),
         "</tr></table>",

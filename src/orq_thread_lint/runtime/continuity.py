@@ -14,14 +14,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..policy import Policy
-from ..rules.continuity import Fingerprinter, Fingerprints, messages_of, split, thread_split
+from ..rules.continuity import Fingerprinter, Fingerprints, LocalFingerprinter, messages_of, split, thread_split
 from ..violations import Violation
 from .stores import MemoryStore, Store
 
 log = logging.getLogger("orq_thread_lint")
 SECRET_ENV = "ORQ_THREAD_LINT_SECRET"
-# An in-process store is never read by anyone else: a key of its own, fresh per process.
-_PROCESS_SECRET = os.urandom(32)
 # A shared store without a configured secret still works across processes, but its reader could
 # test guesses of what was said: set ORQ_THREAD_LINT_SECRET to the same value in every process.
 _PUBLIC_SECRET = b"orq-thread-lint continuity (no secret configured)"
@@ -32,9 +30,7 @@ Plan = tuple[Fingerprints, str, str | None, str]
 
 def secret_for(store: Store) -> bytes:
     configured = os.environ.get(SECRET_ENV)
-    if configured:
-        return configured.encode("utf-8", "surrogatepass")
-    return _PROCESS_SECRET if isinstance(store, MemoryStore) else _PUBLIC_SECRET
+    return configured.encode("utf-8", "surrogatepass") if configured else _PUBLIC_SECRET
 
 
 class Continuity:
@@ -45,7 +41,9 @@ class Continuity:
         self.store = store
         self.ttl_ms = policy.config.runtime.ttl_seconds * 1000
         self.bind_split = not refuse
-        self.hasher = Fingerprinter(secret_for(store))
+        # An in-process store is never read by anyone else: Python's own keyed hash is enough there.
+        self.hasher: Fingerprinter | LocalFingerprinter = (
+            LocalFingerprinter() if isinstance(store, MemoryStore) else Fingerprinter(secret_for(store)))
 
     @classmethod
     def of(cls, policy: Policy, store: Store, mode: str) -> Continuity | None:
