@@ -233,3 +233,44 @@ def test_two_processes_sharing_redis(router: Router, redis_url: str, monkeypatch
         assert [v.code for v in info.value.violations] == ["OTL008"]
         assert len(router.received) == 1
     g.close()
+
+
+def test_redis_takes_one_round_trip_per_request(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """Look-up and bind in one script: one reply read per request, sync and async."""
+    import redis.asyncio.connection
+    import redis.connection
+
+    from orq_thread_lint.rules.continuity import Fingerprinter
+    from orq_thread_lint.runtime.stores import open_store
+
+    s = open_store(redis_url, timeout_ms=2000)
+    hasher = Fingerprinter(b"k" * 32)
+    history: list[Any] = [SYSTEM, {"role": "user", "content": "q"}]
+    first = hasher.fingerprints(history)
+    second = hasher.fingerprints([*history, {"role": "assistant", "content": "a"}, {"role": "user", "content": "q2"}])
+    s.follow(first.full, first.prefixes, "t1", 60_000, False)  # loads the script
+    reads: list[int] = []
+    original = redis.connection.Connection.read_response
+    monkeypatch.setattr(redis.connection.Connection, "read_response",
+                        lambda self, *a, **k: reads.append(1) or original(self, *a, **k))
+    assert s.follow(second.full, second.prefixes, "t2", 60_000, False) == ["t1"]
+    assert len(reads) == 1
+    assert s.follow(second.full, second.prefixes, "t1", 60_000, False) == ["t1"]  # refused one bound nothing
+    assert len(reads) == 2
+    areads: list[int] = []
+    aoriginal = redis.asyncio.connection.AbstractConnection.read_response
+
+    async def counted(self: Any, *a: Any, **k: Any) -> Any:
+        areads.append(1)
+        return await aoriginal(self, *a, **k)
+
+    monkeypatch.setattr(redis.asyncio.connection.AbstractConnection, "read_response", counted)
+
+    async def run() -> list[str | None]:
+        await s.afollow(first.full, first.prefixes, "t1", 60_000, False)  # connects (handshake replies)
+        areads.clear()
+        found = await s.afollow(second.full, second.prefixes, "t1", 60_000, False)
+        await s.aclose()
+        return found
+
+    assert asyncio.run(run()) == ["t1"] and len(areads) == 1

@@ -276,3 +276,14 @@ def test_the_summary_object_counts_every_request() -> None:
     result = s.result([])
     assert (result["requests"], result["threads"], result["requests_without_thread"]) == (3, 1, 1)
     assert result["requests_per_thread"] == {"min": 2, "median": 2, "p95": 2, "max": 2}
+
+
+def test_the_readme_summary_is_what_the_command_prints() -> None:
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    command = "$ orq-thread-lint validate --summary examples/conversations.jsonl\n"
+    shown = readme.split(command, 1)[1].split("```", 1)[0]
+    done = subprocess.run([str(BIN / "orq-thread-lint"), "validate", "--summary", "examples/conversations.jsonl"],
+                          capture_output=True, text=True, timeout=120, cwd=root)
+    assert done.returncode == 1 and done.stdout == shown
+    assert (root / "examples" / "summary-report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
