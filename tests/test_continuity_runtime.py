@@ -7,6 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 import uuid
 import warnings
 from pathlib import Path
@@ -274,3 +275,19 @@ def test_redis_takes_one_round_trip_per_request(redis_url: str, monkeypatch: pyt
         return found
 
     assert asyncio.run(run()) == ["t1"] and len(areads) == 1
+
+
+def test_sqlite_drops_expired_fingerprints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from orq_thread_lint.runtime import stores
+
+    monkeypatch.setattr(stores, "_PURGE_EVERY", 16)
+    path = tmp_path / "threads.db"
+    s = SqliteStore(str(path), timeout_ms=2000)
+    s.follow(b"kept".ljust(16), [], "t", 3_600_000, True)
+    for i in range(40):
+        s.follow(i.to_bytes(16, "big"), [], "t", 1, True)  # 1 ms: expired by a later call
+        time.sleep(0.002)
+    rows = sqlite3.connect(path).execute("SELECT count(*) FROM continuity").fetchone()[0]
+    assert rows == 1 + 10  # purges at the 16th and 32nd call dropped all that had expired: the last ten remain
+    assert s.follow(None, [b"kept".ljust(16)], "t", 1, True) == ["t"]
+    s.close()

@@ -128,6 +128,9 @@ RETURNING owner
 """
 
 
+_PURGE_EVERY = 1024
+
+
 class _Connection(sqlite3.Connection):
     """A connection ``close`` can find from any thread (plain ones can't be weakly referenced)."""
 
@@ -145,6 +148,7 @@ class SqliteStore(Store):
         self._local = threading.local()
         self._open: weakref.WeakSet[_Connection] = weakref.WeakSet()
         self._generation = 0  # bumped by close: every thread's connection is then stale
+        self._follows = 0
         self._lock = threading.Lock()
         try:
             conn = self._conn()
@@ -182,6 +186,9 @@ class SqliteStore(Store):
         try:
             conn.execute("BEGIN IMMEDIATE")  # look-up and bind in one transaction: racing processes agree
             try:
+                self._follows += 1
+                if self._follows % _PURGE_EVERY == 0:  # expired fingerprints go, now and then
+                    conn.execute("DELETE FROM continuity WHERE expires <= ?", (now,))
                 held: dict[bytes, str] = {}
                 wanted = [*prefixes, full] if full is not None else list(prefixes)
                 if wanted:
