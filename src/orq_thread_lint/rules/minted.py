@@ -49,8 +49,8 @@ class MintedHole(Hole):
 
     __slots__ = ("mint",)
 
-    def __init__(self, mint: Mint) -> None:
-        super().__init__()
+    def __init__(self, mint: Mint, source: object = None) -> None:
+        super().__init__(source=source)
         self.mint = mint
 
 

@@ -328,7 +328,7 @@ class Resolver:
         value = self.value(expr, "")
         if isinstance(value, Text) and plain:
             return value.value
-        return _hole_for(value, "str()" if plain else "spec")
+        return _hole_for(value, "str()" if plain else "spec", expr)
 
     def _binary(self, expr: cst.BinaryOperation, path: str, anchor: Anchor) -> Node:
         if isinstance(expr.operator, cst.Add):
@@ -342,7 +342,8 @@ class Resolver:
                 elif isinstance(side, Partial):
                     parts.extend(side.parts)
                 elif isinstance(side, Unknown):
-                    parts.append(_hole_for(side, "str()"))
+                    source = side.anchor.node if isinstance(side.anchor, Anchor) else None
+                    parts.append(_hole_for(side, "str()", source))
                 else:
                     return Unknown(path, anchor)
             return _string_node(parts, path, anchor)
@@ -435,12 +436,12 @@ class Resolver:
         return _string_node(parts, path, anchor)
 
 
-def _hole_for(value: Node, step: str) -> Hole:
+def _hole_for(value: Node, step: str, source: object = None) -> Hole:
     """The hole a value leaves in a string: a loop counter's, a fresh value's, or a plain one."""
     mint = mint_of(value)
     if mint is not None and keeps_fresh(mint.origin, step):
-        return MintedHole(mint)
-    return Hole(loop=isinstance(value, Counter))
+        return MintedHole(mint, source)
+    return Hole(loop=isinstance(value, Counter), source=source)
 
 
 def _join(parts: list[str | Hole]) -> list[str | Hole]:
