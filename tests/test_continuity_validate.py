@@ -287,3 +287,13 @@ def test_the_readme_summary_is_what_the_command_prints() -> None:
                           capture_output=True, text=True, timeout=120, cwd=root)
     assert done.returncode == 1 and done.stdout == shown
     assert (root / "examples" / "summary-report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_an_id_holding_personal_data_is_never_quoted(tmp_path: Path) -> None:
+    first, second = turns("jane.roe@example.com", 2, "x")
+    second["orq"]["thread"]["id"] = "chat-77b2e4"
+    findings = [f for f in validate([str(write(tmp_path / "log.jsonl", [first, second]))], Policy.preset())
+                if f.code == "OTL008"]
+    assert len(findings) == 1
+    message = findings[0].violation.message
+    assert "jane" not in message and "<withheld: it holds an e-mail address>" in message and "'chat-77b2e4'" in message

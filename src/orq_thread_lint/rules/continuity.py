@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 
 from ..violations import Violation
 from .catalog import RULES
+from .pii import find_pii
 
 MAX_PREFIXES = 8
 # What a fingerprint holds once two threads sent exactly those messages (two conversations that
@@ -185,8 +186,8 @@ def thread_split(path: str, thread_id: str | None, earlier: str | None = None, e
     if earlier is None:
         before = "an earlier request sent under another thread id"
     else:
-        before = f"the request at {earlier} (thread id {earlier_id!r})"
-    now = f"thread id {thread_id!r}" if thread_id is not None else "no thread id"
+        before = f"the request at {earlier} (thread id {_shown(earlier_id)})"
+    now = f"thread id {_shown(thread_id)}" if thread_id is not None else "no thread id"
     return Violation(
         rule.code, rule.name,
         f"request continues the conversation of {before} but carries {now}; its turns will not group in one thread",
@@ -238,6 +239,14 @@ class Index:
             elif previous.owner != owner and previous.owner != AMBIGUOUS:
                 kept[prints.full] = Earlier(AMBIGUOUS, None, previous.where, previous.time)
         return found[hit] if hit is not None else None
+
+
+def _shown(thread_id: str | None) -> str:
+    """An id as a message may quote it: never one that holds personal data (OTL006 says which)."""
+    if thread_id is None:
+        return "none"
+    kind = find_pii(thread_id)
+    return f"<withheld: it holds {kind}>" if kind else repr(thread_id)
 
 
 def _is_output(message: Any) -> bool:
