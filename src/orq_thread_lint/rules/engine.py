@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 HEADER_PATH = f"headers.{HEADER}"
 _MEMO_MAX = 4096
 _KEY_MAX = 1024  # bytes; a request with more in its read fields is checked without the memo
-_VALUE_MAX = 4096  # characters of messages and paths; a verdict with more isn't kept
+_VALUE_MAX = 2048  # characters of messages and paths; a verdict with more isn't kept
 _ORQ, _THREAD = READ_FIELDS.index("orq"), READ_FIELDS.index("thread")
 
 
