@@ -3,6 +3,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from orq_thread_lint.templates import DFA_BUDGET, TemplateError, TemplateSet, parse
 from steps import count_steps
@@ -145,3 +147,24 @@ def test_build_validates_each_part() -> None:
         tpl.build({"ticket_id": 1})
     with pytest.raises(ValueError, match="no placeholder 'extra'"):
         tpl.build({"ticket_id": 1, "prio": "low", "extra": 2})
+
+
+regex_atoms = st.sampled_from(["a", "b", "-", ".", r"\d", r"\w", r"\s", r"\D", "[ab]", "[^a]", "[a-c0-9]", r"[\W_]",
+                               r"\.", "[^\\s-]"])
+regexes = st.recursive(
+    regex_atoms,
+    lambda inner: st.tuples(inner, st.sampled_from(["*", "+", "?", "{2}", "{1,3}", "{,2}", "*?", ""])).map(
+        lambda qx: f"(?:{qx[0]}){qx[1]}")
+    | st.lists(inner, min_size=2, max_size=3).map("".join)
+    | st.lists(inner, min_size=2, max_size=3).map(lambda xs: "(?:" + "|".join(xs) + ")")
+    | inner.map(lambda x: f"({x})"),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(regexes, st.lists(st.text(alphabet="ab-c0 _.\n\u00e9\u0663", max_size=8), min_size=1, max_size=20))
+def test_random_re_patterns_match_what_python_re_matches(pattern: str, texts: list[str]) -> None:
+    ts, rx = TemplateSet.compile(["re:" + pattern]), re.compile(pattern)
+    for text in texts:
+        assert ts.matches(text) == bool(rx.fullmatch(text)), (pattern, text)
