@@ -27,6 +27,9 @@ MAX_RECORD = 32 * 1024 * 1024  # bytes (characters in an array) of one record; a
 _CHUNK = 1 << 20
 _WS = " \t\r\n"
 _STRUCTURE = re.compile(r'["\[\]{},]')
+_BLANK = re.compile(r"[ \t\r\n]*")
+_DECODER = json.JSONDecoder()
+_NOTHING = object()
 _STRING_BODY = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*', re.DOTALL)  # up to an unescaped quote
 
 
@@ -155,6 +158,7 @@ class _ArrayScanner:
         self.too_long = False
         self.start: tuple[int, int] = (1, 1)  # where the current element's text begins
         self.closed = self.trailing = False
+        self.fresh = False  # just past '[' or ',': the next element may be parsed in place
 
     def _advance(self, chunk: str, done: int, upto: int) -> None:
         """Move the position from ``chunk[done]`` to ``chunk[upto]``."""
@@ -172,6 +176,28 @@ class _ArrayScanner:
         if self.escaped and n:
             self.escaped, i = False, 1
         while i < n and not self.closed:
+            if self.fresh:
+                # The common case: the whole element is in this chunk; json parses it in place and
+                # says where it ends. Anything else (cut by the chunk, broken) takes the scan.
+                self.fresh = False
+                k = _BLANK.match(chunk, i).end()  # type: ignore[union-attr]  # it matches ""
+                try:
+                    value, end = _DECODER.raw_decode(chunk, k)
+                except (ValueError, RecursionError):
+                    value, end = _NOTHING, n
+                e = _BLANK.match(chunk, end).end() if value is not _NOTHING else n  # type: ignore[union-attr]
+                if e < n and chunk[e] in ",]":
+                    self._advance(chunk, done, k)
+                    yield Record(self.row, self.col, value)
+                    self._advance(chunk, k, e)
+                    done, i, taken = e, e + 1, e + 1
+                    self.pieces, self.size = [], 0
+                    self.start = (self.row, self.col + 1)
+                    if chunk[e] == "]":
+                        self.depth, self.closed = 0, True
+                    else:
+                        self.fresh = True
+                    continue
             if self.in_string:
                 end = _STRING_BODY.match(chunk, i).end()  # type: ignore[union-attr]  # it matches ""
                 if end == n:
@@ -196,6 +222,7 @@ class _ArrayScanner:
                     done, taken = j, i
                     self.pieces, self.size = [], 0  # what came before the array is no element
                     self.start = (self.row, self.col + 1)
+                    self.fresh = True
             elif self.depth == 1 and c in ",]":
                 self._advance(chunk, done, j)
                 done = j
@@ -207,10 +234,13 @@ class _ArrayScanner:
                 self.start = (self.row, self.col + 1)
                 if c == "]":
                     self.depth, self.closed = 0, True
+                else:
+                    self.fresh = True
             elif c in "]}" and self.depth > 1:
                 self.depth -= 1
         if not self.closed:
             self._take(chunk[taken:])
+            self.fresh = self.fresh and not chunk[taken:].strip(_WS)
         elif not self.trailing and (rest := chunk[i:].lstrip(_WS)):
             self.trailing = True
             self._advance(chunk, done, n - len(rest))
