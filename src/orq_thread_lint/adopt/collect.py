@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 import libcst as cst
 
-from ..records import records
 from ..policy import Policy
+from ..records import records
 from ..report import Finding
 from ..rules.request import check_request_node
 from ..rules.thread import Emitter
