@@ -17,7 +17,7 @@ from ..rules.catalog import RULES
 from ..rules.thread import Emitter
 from ..violations import Violation
 from .fixes import fix_text, single_fix
-from .noqa import SKIP_FILE, suppressed
+from .noqa import SKIP_FILE, Noqa
 from .resolve import Anchor, FileContext
 from .segments import Prefilter, Segment, merge, plan, source_lines
 from .visitor import check_segment
@@ -106,6 +106,7 @@ def place(parsed: Parsed, filename: str, ignored: frozenset[str], with_fixes: bo
     attaches each fixable finding's own edit (what reports show)."""
     seen: set[tuple[str, int, int]] = set()
     findings = []
+    noqa = Noqa(parsed.text)
     for v in parsed.violations:
         if not isinstance(v.anchor, Anchor) or v.code.startswith(tuple(ignored)):
             continue
@@ -114,8 +115,7 @@ def place(parsed: Parsed, filename: str, ignored: frozenset[str], with_fixes: bo
         if key in seen:
             continue
         seen.add(key)
-        line = parsed.lines[row - 1] if row <= len(parsed.lines) else ""
-        if suppressed(line, v.code):
+        if noqa.suppressed(row, v.code):
             continue
         fix = single_fix(v) if with_fixes and RULES[v.code].fixable else None
         findings.append(Finding(filename, row, col, v, end_row, end_col, fix))

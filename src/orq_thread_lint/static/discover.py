@@ -98,6 +98,8 @@ class Selector:
         self.by_path = _spec(paths) if paths else None
         self.gitignore = cfg.respect_gitignore
         self.per_file = [(_spec([pattern]), frozenset(codes)) for pattern, codes in cfg.per_file_ignores.items()]
+        # Folders the walk couldn't list, with why: reported, never skipped in silence.
+        self.unreadable: list[tuple[str, str]] = []
 
     def _relative(self, path: str) -> str:
         full = os.path.abspath(path)
@@ -175,18 +177,29 @@ class Selector:
             try:
                 with os.scandir(folder) as it:
                     entries = sorted(it, key=lambda e: e.name, reverse=True)
-            except OSError:
+            except OSError as exc:
+                self.unreadable.append((folder, exc.strerror or str(exc)))
                 continue
             for entry in entries:
                 is_dir = entry.is_dir(follow_symlinks=False)
                 if not is_dir and not entry.name.endswith(SUFFIXES):
                     continue
+                if not is_dir and not _regular(entry):
+                    continue  # a named pipe, socket or device would block or never end
                 if self._skip(entry.path, entry.name, is_dir, rules):
                     continue
                 if is_dir:
                     stack.append((entry.path, rules))
                 else:
                     yield Path(entry.path)
+
+
+def _regular(entry: os.DirEntry[str]) -> bool:
+    """A regular file, or a link to one."""
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
 
 
 @lru_cache(maxsize=4096)

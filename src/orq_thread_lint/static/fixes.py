@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import os
+import stat
 import tempfile
 from collections import Counter
 from collections.abc import Sequence
@@ -22,6 +23,7 @@ import libcst as cst
 from ..policy import Policy
 from ..report import Edit, Fix
 from ..violations import Violation
+from .files import Snapshot, unchanged
 from .resolve import Anchor
 from .segments import Segment, source_lines
 
@@ -262,16 +264,32 @@ def _parses(text: str) -> bool:
     return True
 
 
-def write_atomically(path: Path, text: str, encoding: str) -> None:
-    """Write through a temporary file and a rename, keeping the file's mode."""
+class NotWritten(Exception):
+    """A fixed file that was deliberately left as it is; the message says why."""
+
+
+def write_atomically(path: Path, text: str, encoding: str, expected: Snapshot | None = None) -> None:
+    """Write through a temporary file and a rename, keeping the file's mode.
+
+    A symbolic link is written through: its target is replaced and the link stays a link. A
+    read-only file is left alone, and so is a file that no longer matches ``expected`` (what it
+    held when it was read): both raise ``NotWritten``. The last check runs just before the rename.
+    """
     data = text.encode(encoding)  # "utf-8-sig" writes the BOM back itself
-    mode = os.stat(path).st_mode
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    target = Path(os.path.realpath(path))
+    st = os.stat(target)
+    if not stat.S_ISREG(st.st_mode):
+        raise NotWritten("not fixed: not a regular file")
+    if not st.st_mode & 0o222 or not os.access(target, os.W_OK):
+        raise NotWritten("not fixed: the file is read-only")
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
-        os.chmod(tmp, mode & 0o7777)
-        os.replace(tmp, path)
+        os.chmod(tmp, st.st_mode & 0o7777)
+        if expected is not None and not unchanged(target, expected):
+            raise NotWritten("not fixed: the file changed while it was being checked; run again")
+        os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
