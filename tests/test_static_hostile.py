@@ -293,3 +293,52 @@ def test_a_cache_folder_that_is_a_link_is_not_used(tmp_path: Path) -> None:
     (tmp_path / ".orq-thread-lint-cache").symlink_to(outside, target_is_directory=True)
     assert codes(_run_cached(tmp_path)) == [("a.py", "OTL003")]
     assert list(outside.iterdir()) == []
+
+
+# 19: a name bound anywhere else is not "assigned once" ----------------------------------------------------
+
+CALL = ('    c.chat.completions.create(model="m", messages=[], '
+        'extra_body={"orq": {"thread": {"id": f"user-{u}", "tags": [%s, "support"]}}})\n')
+REBOUND = {
+    "global": 'TAG = "support"\n\n\ndef reset():\n    global TAG\n    TAG = "billing"\n\n\ndef go(c, u):\n' + CALL % "TAG",
+    "global-in-method": 'TAG = "support"\n\n\nclass K:\n    def m(self):\n        global TAG\n        TAG = "x"\n\n\n'
+                        'def go(c, u):\n' + CALL % "TAG",
+    "global-del": 'TAG = "support"\n\n\ndef drop():\n    global TAG\n    del TAG\n\n\ndef go(c, u):\n' + CALL % "TAG",
+    "global-import": 'TAG = "support"\n\n\ndef load():\n    global TAG\n    from labels import TAG\n\n\n'
+                     'def go(c, u):\n' + CALL % "TAG",
+    "global-walrus": 'TAG = "support"\n\n\ndef pick(xs):\n    global TAG\n    return (TAG := xs[0])\n\n\n'
+                     'def go(c, u):\n' + CALL % "TAG",
+    "nonlocal": 'def go(c, u):\n    tag = "support"\n\n    def change():\n        nonlocal tag\n        tag = "sales"\n\n'
+                '    change()\n' + CALL % "tag",
+    "nonlocal-deep": 'def go(c, u):\n    tag = "support"\n\n    def a():\n        def b():\n            nonlocal tag\n'
+                     '            tag = "sales"\n        b()\n\n    a()\n' + CALL % "tag",
+    "comprehension-walrus": 'def go(c, u, xs):\n    tag = "support"\n    [tag := x for x in xs]\n' + CALL % "tag",
+    "walrus-in-attribute": 'def go(c, u, xs):\n    tag = "support"\n    [(tag := x).strip() for x in xs]\n'
+                           + CALL % "tag",
+    "augmented": 'TAG = "support"\nTAG += "-x"\n\n\ndef go(c, u):\n' + CALL % "TAG",
+    "loop": 'TAG = "support"\nfor TAG in ("a", "b"):\n    pass\n\n\ndef go(c, u):\n' + CALL % "TAG",
+    "with": 'TAG = "support"\nwith open("f") as TAG:\n    pass\n\n\ndef go(c, u):\n' + CALL % "TAG",
+    "walrus": 'TAG = "support"\nif (TAG := "x"):\n    pass\n\n\ndef go(c, u):\n' + CALL % "TAG",
+    "import": 'TAG = "support"\nfrom labels import TAG\n\n\ndef go(c, u):\n' + CALL % "TAG",
+    "del": 'TAG = "support"\ndel TAG\n\n\ndef go(c, u):\n' + CALL % "TAG",
+    "local-loop": 'def go(c, u, xs):\n    tag = "support"\n    for tag in xs:\n        pass\n' + CALL % "tag",
+    "local-with": 'def go(c, u):\n    tag = "support"\n    with open("f") as tag:\n        pass\n' + CALL % "tag",
+    "local-augmented": 'def go(c, u):\n    tag = "support"\n    tag += "-x"\n' + CALL % "tag",
+}
+
+
+@pytest.mark.parametrize("name", sorted(REBOUND))
+def test_a_rebound_name_is_not_followed_and_not_fixed(tmp_path: Path, name: str) -> None:
+    path = tmp_path / "app.py"
+    path.write_text(REBOUND[name])
+    run = check_paths([str(path)], policy_for(tmp_path), fix=True)
+    assert [f.code for f in run.findings if f.code == "OTL012"] == [] and not run.fixed
+    assert path.read_text() == REBOUND[name]
+
+
+def test_a_name_assigned_once_is_still_followed(tmp_path: Path) -> None:
+    path = tmp_path / "app.py"
+    path.write_text('TAG = "support"\n\n\ndef reset():\n    global OTHER\n    OTHER = 1\n\n\ndef go(c, u):\n'
+                    + CALL % "TAG")
+    run = check_paths([str(path)], policy_for(tmp_path), fix=True)
+    assert run.fixed == {"OTL012": 1} and '"tags": [TAG]' in path.read_text()

@@ -114,8 +114,12 @@ class FunctionScope(Scope):
             if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
                 self.bind(node.name.value, "other")
                 stack.extend(node.decorators)
+                self._rebound_inside(node, cst.Nonlocal)
                 continue
-            if isinstance(node, (cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)):
+            if isinstance(node, cst.Lambda):
+                continue
+            if isinstance(node, (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)):
+                self._rebound_inside(node, cst.NamedExpr)
                 continue
             if isinstance(node, cst.Assign):
                 for tgt in node.targets:
@@ -145,6 +149,19 @@ class FunctionScope(Scope):
                 self.bind(node.name.value, "other")
             stack.extend(node.children)
 
+    def _rebound_inside(self, node: cst.CSTNode, kind: type[cst.Nonlocal] | type[cst.NamedExpr]) -> None:
+        """Names a nested scope rebinds in this one: ``nonlocal`` in a nested function, ``:=`` in a
+        comprehension (whose other names stay its own)."""
+        stack = [node]
+        while stack:
+            sub = stack.pop()
+            stack.extend(sub.children)
+            if kind is cst.Nonlocal and isinstance(sub, cst.Nonlocal):
+                for item in sub.names:
+                    self.bind(item.name.value, "other")
+            elif kind is cst.NamedExpr and isinstance(sub, cst.NamedExpr):
+                self.bind_target(sub.target)
+
 
 class ClassScope(Scope):
     """Names bound in a class body; seen only by code directly in that body."""
@@ -155,8 +172,19 @@ class ClassScope(Scope):
             for sub in _walk(stmt):
                 if isinstance(sub, (cst.FunctionDef, cst.ClassDef)):
                     self.bind(sub.name.value, "other")
-                elif isinstance(sub, (cst.AssignTarget, cst.AnnAssign, cst.AugAssign)):
+                elif isinstance(sub, (cst.AssignTarget, cst.AnnAssign, cst.AugAssign, cst.For, cst.NamedExpr,
+                                      cst.Del)):
                     self.bind_target(sub.target)
+                elif isinstance(sub, cst.WithItem) and sub.asname is not None:
+                    self.bind_target(sub.asname.name)
+                elif isinstance(sub, cst.ExceptHandler) and sub.name is not None:
+                    self.bind_target(sub.name.name)
+                elif isinstance(sub, cst.ImportAlias):
+                    name = sub.asname.name if sub.asname else sub.name
+                    if isinstance(name, cst.Name):
+                        self.bind(name.value, "other")
+                    elif isinstance(name, cst.Attribute):
+                        self.bind((cst.helpers.get_full_name_for_node(name) or "").split(".")[0], "other")
 
 
 class CompScope(Scope):
