@@ -342,3 +342,87 @@ def test_a_name_assigned_once_is_still_followed(tmp_path: Path) -> None:
                     + CALL % "TAG")
     run = check_paths([str(path)], policy_for(tmp_path), fix=True)
     assert run.fixed == {"OTL012": 1} and '"tags": [TAG]' in path.read_text()
+
+
+# 17: fixes keep every comment -----------------------------------------------------------------------------
+
+def _comment_texts(text: str) -> list[str]:
+    from orq_thread_lint.static.noqa import comments
+
+    return sorted(comments(text).values())
+
+
+COMMENTED = {
+    "duplicate-trailing-comma": ('        extra_body={"orq": {"thread": {"id": f"user-{u}", "tags": [\n'
+                                 '            "support",  # first\n'
+                                 '            "support",  # second: TICKET-123\n'
+                                 '        ]}}},\n',
+                                 '            "support",  # first\n            # second: TICKET-123\n        ]}}},\n'),
+    "duplicate-last-no-comma": ('        extra_body={"orq": {"thread": {"id": f"user-{u}", "tags": [\n'
+                                '            "support",  # first\n'
+                                '            "billing",  # b\n'
+                                '            "support"  # last one\n'
+                                '        ]}}},\n',
+                                '            "billing"  # b\n            # last one\n        ]}}},\n'),
+    "duplicate-middle": ('        extra_body={"orq": {"thread": {"id": f"user-{u}", "tags": [\n'
+                         '            "support",  # first\n'
+                         '            "support",  # second\n'
+                         '            "billing",  # third\n'
+                         '        ]}}},\n',
+                         '            "support",  # first\n            # second\n            "billing",  # third\n'),
+    "duplicate-parenthesised": ('        extra_body={"orq": {"thread": {"id": f"user-{u}", "tags": ["a", (  # why\n'
+                                '            "a"  # inner\n'
+                                '        ), "b"]}}},\n', None),
+    "nest-thread": ('        extra_body={\n'
+                    '            "thread": {\n'
+                    '                # why this id\n'
+                    '                "id": f"user-{u}",  # trailing\n'
+                    '            },  # after thread\n'
+                    '            "x": 1,\n'
+                    '        },\n',
+                    '            # after thread\n            "x": 1,\n            "orq": {"thread": {\n'),
+    "nest-into-orq": ('        extra_body={\n'
+                      '            "orq": {"identity": {"id": u}},  # identity\n'
+                      '            "thread": {"id": f"user-{u}"},  # the thread\n'
+                      '        },\n', None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(COMMENTED))
+def test_fixes_keep_every_comment(tmp_path: Path, name: str) -> None:
+    body, expected = COMMENTED[name]
+    text = 'def go(c, u):\n    c.chat.completions.create(\n        model="m",\n        messages=[],\n' + body + '    )\n'
+    path = tmp_path / "app.py"
+    path.write_text(text)
+    run = check_paths([str(path)], Policy.from_dict({"thread-placement": "orq"}, path=tmp_path / "pyproject.toml"),
+                      fix=True)
+    fixed = path.read_text()
+    assert sum(run.fixed.values()) == 1, fixed
+    assert _comment_texts(fixed) == _comment_texts(text)
+    if expected is not None:
+        assert expected in fixed, fixed
+
+
+def test_lifting_a_thread_keeps_its_comments(tmp_path: Path) -> None:
+    text = ('def go(c, u):\n    c.chat.completions.create(model="m", messages=[], extra_body={\n'
+            '        "orq": {  # orq\n'
+            '            "thread": {"id": f"user-{u}"},  # thread\n'
+            '        },  # after orq\n'
+            '    })\n')
+    path = tmp_path / "app.py"
+    path.write_text(text)
+    run = check_paths([str(path)], Policy.from_dict({"thread-placement": "top-level"}, path=tmp_path / "pyproject.toml"),
+                      fix=True)
+    assert sum(run.fixed.values()) == 1
+    assert _comment_texts(path.read_text()) == _comment_texts(text)
+
+
+def test_a_fix_that_would_lose_a_comment_is_not_made() -> None:
+    import libcst as cst
+
+    from orq_thread_lint.static.fixes import _keeps_comments
+
+    before = cst.parse_module('x = [\n    "a",  # keep\n    "a",\n]\n')
+    lost = cst.parse_module('x = [\n    "a",\n]\n')
+    moved = cst.parse_module('x = [\n    # keep\n    "a",\n]\n')
+    assert not _keeps_comments(before, lost) and _keeps_comments(before, moved)
