@@ -426,3 +426,62 @@ def test_a_fix_that_would_lose_a_comment_is_not_made() -> None:
     lost = cst.parse_module('x = [\n    "a",\n]\n')
     moved = cst.parse_module('x = [\n    # keep\n    "a",\n]\n')
     assert not _keeps_comments(before, lost) and _keeps_comments(before, moved)
+
+
+# 2: value following is bounded ---------------------------------------------------------------------------
+
+def _nested(kind: str, width: int, levels: int = 4) -> str:
+    """Names built from the name before, ``width`` times over, ``levels`` deep (the issue's 1.1 KB file)."""
+    lines = ['a0 = "x"']
+    for i in range(1, levels + 1):
+        use = "{a%d}" % (i - 1) if kind == "fstring" else "a%d, " % (i - 1) if kind == "list" else "**a%d, " % (i - 1)
+        body = use * width
+        lines.append(f'a{i} = f"{body}"' if kind == "fstring" else f"a{i} = [{body}]" if kind == "list"
+                     else f"a{i} = {{{body}}}")
+    if kind == "dict":
+        lines[0] = 'a0 = {"orq": {"thread": {"id": "conversation1"}}}'
+        lines.append(f"def go(c):\n    c.chat.completions.create(model='m', messages=[], extra_body=a{levels})")
+    else:
+        lines.append("def go(c, u):\n    c.chat.completions.create(model='m', messages=[], "
+                     f"extra_body={{'orq': {{'thread': {{'id': f'user-{{u}}', 'tags': [a{levels}, a{levels}]}}}}}})")
+    return "\n".join(lines) + "\n"
+
+
+def _steps(source: str, monkeypatch: pytest.MonkeyPatch) -> tuple[int, list[tuple[int, str]]]:
+    """How many steps value following took on a file, and its findings."""
+    from orq_thread_lint.static import resolve
+    from orq_thread_lint.static.checker import check_bytes
+
+    made: list[resolve.FileContext] = []
+    real = resolve.FileContext.__init__
+
+    def init(self: resolve.FileContext, *args: object) -> None:
+        real(self, *args)  # type: ignore[arg-type]
+        made.append(self)
+
+    monkeypatch.setattr(resolve.FileContext, "__init__", init)
+    found = check_bytes(source.encode(), "t.py", Policy.preset()).findings
+    return sum(c.steps for c in made), sorted((f.row, f.code) for f in found)
+
+
+@pytest.mark.parametrize("kind", ["fstring", "list", "dict"])
+def test_names_built_from_names_cost_linear_steps(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    small, _ = _steps(_nested(kind, 15), monkeypatch)
+    large, _ = _steps(_nested(kind, 60), monkeypatch)
+    # 60 uses per level, four levels: 13 million expansions if followed naively
+    assert large <= 20_000 + 100 * len(_nested(kind, 60).splitlines()) + 10
+    assert large <= 8 * max(small, 1_000)
+
+
+def test_the_issue_file_finishes_with_the_findings_ordinary_code_gets(monkeypatch: pytest.MonkeyPatch) -> None:
+    steps, found = _steps(_nested("fstring", 60), monkeypatch)
+    assert steps < 1_000 and found == []  # the 216,000-character a3 is unknown, so a4 is too
+    steps, found = _steps(_nested("fstring", 3, levels=2), monkeypatch)
+    assert found == [(3, "OTL012")]  # 'xxxxxxxxx' is still followed through the names, used twice
+
+
+def test_a_deep_chain_of_names_stops_at_the_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    chain = 'a0 = "x"\n' + "".join(f"a{i} = a{i - 1} + a{i - 1}\n" for i in range(1, 400))
+    source = chain + "def go(c):\n    c.chat.completions.create(model='m', messages=[], extra_body={'orq': {'thread': {'id': a399}}})\n"
+    steps, _ = _steps(source, monkeypatch)
+    assert steps <= 20_000 + 100 * 402
