@@ -5,7 +5,8 @@ Ruff's semantics: a pattern without a slash matches an entry's name at any depth
 slash matches its path from the project root (or from the ``.gitignore`` that holds it). Entries
 are judged as the walk reaches them, so a path named on the command line is walked even when it
 lies inside an excluded folder (``.venv/lib/.../site-packages``). The walk works on strings and
-answers name patterns with a set or a regex; pathspec handles only what needs it.
+answers name patterns with a set or a regex; globmatch (gitignore's meaning, matched without
+backtracking) handles only what needs it.
 """
 
 from __future__ import annotations
@@ -17,9 +18,8 @@ from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
 
-import pathspec
-
 from ..policy import Policy
+from .globmatch import GitIgnore
 
 DEFAULT_EXCLUDE = (
     ".bzr", ".direnv", ".eggs", ".git", ".git-rewrite", ".hg", ".ipynb_checkpoints", ".mypy_cache",
@@ -31,8 +31,8 @@ SUFFIXES = (".py", ".pyi")
 _GLOB = re.compile(r"[*?\[]")
 
 
-def _spec(patterns: Iterable[str]) -> pathspec.GitIgnoreSpec:
-    return pathspec.GitIgnoreSpec.from_lines(patterns)
+def _spec(patterns: Iterable[str]) -> GitIgnore:
+    return GitIgnore(patterns)
 
 
 class NameMatcher:
@@ -75,7 +75,7 @@ def _split(lines: Iterable[str]) -> tuple[list[str], list[str]]:
 
 
 @lru_cache(maxsize=4096)
-def _ignore_file(folder: str) -> tuple[NameMatcher, pathspec.GitIgnoreSpec | None] | None:
+def _ignore_file(folder: str) -> tuple[NameMatcher, GitIgnore | None] | None:
     """A folder's ``.gitignore``: its name patterns, and a spec for the patterns with a slash."""
     try:
         with open(os.path.join(folder, ".gitignore"), encoding="utf-8", errors="replace") as fh:
@@ -86,7 +86,7 @@ def _ignore_file(folder: str) -> tuple[NameMatcher, pathspec.GitIgnoreSpec | Non
     return NameMatcher(names), (_spec(paths) if paths else None)
 
 
-Rules = tuple[tuple[str, NameMatcher, "pathspec.GitIgnoreSpec | None"], ...]
+Rules = tuple[tuple[str, NameMatcher, "GitIgnore | None"], ...]
 
 
 class Selector:
