@@ -485,3 +485,60 @@ def test_a_deep_chain_of_names_stops_at_the_bound(monkeypatch: pytest.MonkeyPatc
     source = chain + "def go(c):\n    c.chat.completions.create(model='m', messages=[], extra_body={'orq': {'thread': {'id': a399}}})\n"
     steps, _ = _steps(source, monkeypatch)
     assert steps <= 20_000 + 100 * 402
+
+
+# Random source files never make the checker or the fixer raise --------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_ATOMS = ['"support"', '"conversation1"', "f\"user-{u}\"", "u", "TAG", "uuid.uuid4()", "None", "1", "[]",
+          '{"id": u}', "x.y", '"a" "b"', "'%s' % u", '"{}".format(u)', "TAG + u", "(  # c\n  u)"]
+
+
+@st.composite
+def _values(draw: st.DrawFn, depth: int = 0) -> str:
+    if depth > 2 or draw(st.booleans()):
+        return draw(st.sampled_from(_ATOMS))
+    items = draw(st.lists(_values(depth + 1), max_size=3))
+    comment = draw(st.sampled_from(["", "  # note", "  # noqa", "  # noqa: OTL012"])) if items else ""
+    if draw(st.booleans()):
+        return "[" + ", ".join(items) + ("," + comment + "\n" if comment else "") + "]"
+    keys = draw(st.lists(st.sampled_from(['"orq"', '"thread"', '"id"', '"tags"', '"x"', "**u"]), min_size=len(items),
+                         max_size=len(items)))
+    pairs = [k if k.startswith("**") else f"{k}: {v}" for k, v in zip(keys, items, strict=True)]
+    return "{" + ",\n ".join(pairs) + ("," + comment + "\n" if comment else "") + "}"
+
+
+@st.composite
+def _sources(draw: st.DrawFn) -> str:
+    lines = ["import uuid"]
+    for _ in range(draw(st.integers(0, 3))):
+        lines.append(f"TAG = {draw(_values())}")
+    if draw(st.booleans()):
+        lines.append("def reset():\n    global TAG\n    TAG = 'x'")
+    keyword = draw(st.sampled_from(["extra_body", "orq", "thread"]))
+    lines.append(f"def go(c, u):\n    c.chat.completions.create(model='m', messages=[], {keyword}={draw(_values())})")
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_sources(), st.sampled_from(["orq", "top-level", "any"]))
+def test_random_sources_never_raise_and_fixes_keep_comments(source: str, placement: str) -> None:
+    from orq_thread_lint.static.checker import check_bytes
+
+    policy = Policy.from_dict({"thread-placement": placement})
+    result = check_bytes(source.encode(), "t.py", policy, fix=True)
+    assert all(f.code != "OTL000" for f in result.findings), result.findings
+    if result.source is not None:
+        compile(result.source, "t.py", "exec")
+        assert _comment_texts(result.source) == _comment_texts(source)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=300) | st.text(alphabet="orq{}[]()'\"#:=,. \n\\fxa-{}", max_size=300).map(str.encode))
+def test_random_bytes_never_raise(data: bytes) -> None:
+    from orq_thread_lint.static.checker import check_bytes
+
+    for prefilter in (True, False):
+        check_bytes(b"c.chat.completions.create(orq=" + data, "t.py", Policy.preset(), fix=True, prefilter=prefilter)
