@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from orq_thread_lint.policy import Policy
-from orq_thread_lint.report import Finding, Options
-from orq_thread_lint.report import junit
+from orq_thread_lint.report import Finding, Options, junit
 from orq_thread_lint.rules.catalog import RULES
 from orq_thread_lint.static import discover, fixes
 from orq_thread_lint.static import run as run_module
@@ -347,9 +346,10 @@ def test_a_name_assigned_once_is_still_followed(tmp_path: Path) -> None:
 # 17: fixes keep every comment -----------------------------------------------------------------------------
 
 def _comment_texts(text: str) -> list[str]:
-    from orq_thread_lint.static.noqa import comments
+    import io
+    import tokenize
 
-    return sorted(comments(text).values())
+    return sorted(t.string for t in tokenize.generate_tokens(io.StringIO(text).readline) if t.type == tokenize.COMMENT)
 
 
 COMMENTED = {
@@ -434,7 +434,7 @@ def _nested(kind: str, width: int, levels: int = 4) -> str:
     """Names built from the name before, ``width`` times over, ``levels`` deep (the issue's 1.1 KB file)."""
     lines = ['a0 = "x"']
     for i in range(1, levels + 1):
-        use = "{a%d}" % (i - 1) if kind == "fstring" else "a%d, " % (i - 1) if kind == "list" else "**a%d, " % (i - 1)
+        use = f"{{a{i - 1}}}" if kind == "fstring" else f"a{i - 1}, " if kind == "list" else f"**a{i - 1}, "
         body = use * width
         lines.append(f'a{i} = f"{body}"' if kind == "fstring" else f"a{i} = [{body}]" if kind == "list"
                      else f"a{i} = {{{body}}}")

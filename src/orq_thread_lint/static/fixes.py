@@ -3,8 +3,8 @@
 Fixable: OTL002 (``uuid.uuid4()`` -> ``str(uuid.uuid4())``), OTL010 (a bare string tag -> a
 one-item list), OTL012 (drop the repeated literal), OTL102 (``orq=`` -> ``extra_body={"orq": ...}``)
 and OTL103 (re-nest a literal thread where ``thread-placement`` requires). A fix that would leave
-the file unparsable is dropped; fixing repeats until nothing fixable is left, so a second run
-changes nothing.
+the file unparsable is dropped. ``checker.fix_text`` runs the rounds (until nothing fixable is
+left, so a second run changes nothing); this module only knows how to rewrite a segment.
 """
 
 from __future__ import annotations
@@ -20,14 +20,12 @@ from pathlib import Path
 
 import libcst as cst
 
-from ..policy import Policy
 from ..report import Edit, Fix
 from ..violations import Violation
 from .files import Snapshot, unchanged
 from .resolve import Anchor
-from .segments import Segment, source_lines
+from .segments import Segment
 
-_ROUNDS = 8
 PLACEMENT_FIX = ("orq.thread", "the top-level 'thread'")
 
 
@@ -167,8 +165,9 @@ def _append(node: cst.Dict, key: str, value: cst.BaseExpression) -> cst.Dict:
 
 def _append_element(node: cst.Dict, element: cst.BaseDictElement) -> cst.Dict:
     elements = list(node.elements)
-    if elements and isinstance(elements[-1].comma, cst.Comma):  # a trailing comma now separates two items
-        elements[-1] = elements[-1].with_changes(comma=elements[-1].comma.with_changes(whitespace_after=_separator(node)))
+    trailing = elements[-1].comma if elements else None
+    if isinstance(trailing, cst.Comma):  # a trailing comma now separates two items
+        elements[-1] = elements[-1].with_changes(comma=trailing.with_changes(whitespace_after=_separator(node)))
     element = element.with_changes(comma=cst.MaybeSentinel.DEFAULT)
     return _with_elements(node, [*elements, element])  # type: ignore[return-value]
 
@@ -249,7 +248,8 @@ class _Fixer(cst.CSTTransformer):
     def _nest(self, original: cst.Dict, body: cst.Dict, thread: cst.BaseDictElement) -> cst.Dict | None:
         """Move ``"thread"`` from the body into its ``"orq"`` dict."""
         assert isinstance(thread, cst.DictElement)
-        rest = _drop(body, list(body.elements).index(thread), moving=thread.with_changes(comma=cst.MaybeSentinel.DEFAULT))
+        moving = thread.with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        rest = _drop(body, list(body.elements).index(thread), moving=moving)
         assert isinstance(rest, cst.Dict)
         orq = [e for e in rest.elements if _key(e) == "orq"]
         if orq:
@@ -274,14 +274,15 @@ class _Fixer(cst.CSTTransformer):
         thread = next(e for e in orq.value.elements if _key(e) == "thread")
         assert isinstance(thread, cst.DictElement)
         thread = thread.with_changes(comma=cst.MaybeSentinel.DEFAULT)
-        index = list(body.elements).index(orq)
+        rest: cst.Dict | cst.List
         if len(orq.value.elements) > 1:
             left = _drop(orq.value, [_key(e) for e in orq.value.elements].index("thread"), moving=thread)
             rest = body.with_changes(elements=[orq.with_changes(value=left) if e is orq else e for e in body.elements])
         else:
-            rest = _drop(body, index, moving=thread)
+            rest = _drop(body, list(body.elements).index(orq), moving=thread)
+        assert isinstance(rest, cst.Dict)
         self._take(inner_old.key, "OTL103")
-        return _append_element(rest, thread)  # type: ignore[arg-type]
+        return _append_element(rest, thread)
 
 
 FIX_MESSAGES = {
@@ -302,7 +303,7 @@ def single_fix(v: Violation) -> Fix | None:
     fixer = _Fixer([act])
     fixed = segment.module.visit(fixer)
     code = fixed.code
-    if not fixer.applied or not _keeps_comments(segment.module, fixed) or not _parses(code):
+    if not fixer.applied or not _keeps_comments(segment.module, fixed) or not parses(code):
         return None
     if segment.wrapped:
         code = code.split("\n", 1)[1]
@@ -310,46 +311,17 @@ def single_fix(v: Violation) -> Fix | None:
     return Fix(FIX_MESSAGES[act.code], (edit,))
 
 
-def fix_text(text: str, encoding: str, filename: str, policy: Policy,
-             ignored: frozenset[str]) -> tuple[str, Counter[str]]:
-    """Apply every safe fix, round after round; returns the new text and what was fixed."""
-    from .checker import Parsed, analyse, place
-
-    fixed: Counter[str] = Counter()
-    for _ in range(_ROUNDS):
-        parsed = analyse(text, encoding, filename, policy)
-        if not isinstance(parsed, Parsed):
-            break
-        by_segment: dict[int, tuple[Segment, list[Action]]] = {}
-        for finding in place(parsed, filename, ignored, with_fixes=False):
-            act = action(finding.violation)
-            if act is not None and isinstance(finding.violation.anchor, Anchor):
-                seg = finding.violation.anchor.segment
-                by_segment.setdefault(id(seg), (seg, []))[1].append(act)
-        if not by_segment:
-            break
-        lines = source_lines(text)
-        done: list[tuple[int, int]] = []
-        changed: Counter[str] = Counter()
-        for segment, acts in sorted(by_segment.values(), key=lambda p: -p[0].start):
-            if any(not (segment.end < s or segment.start > e) for s, e in done):
-                continue  # overlaps a segment fixed this round; the next round sees it afresh
-            fixer = _Fixer(acts)
-            fixed_module = segment.module.visit(fixer)
-            if not _keeps_comments(segment.module, fixed_module):
-                continue  # a fix must never lose a comment; this segment is left as it is
-            new_code = fixed_module.code
-            if segment.wrapped:
-                new_code = new_code.split("\n", 1)[1]
-            lines[segment.start - 1 : segment.end] = [new_code]
-            done.append((segment.start, segment.end))
-            changed.update(a.code for a in fixer.applied)
-        candidate = "".join(lines)
-        if not changed or candidate == text or not _parses(candidate):
-            break
-        text = candidate
-        fixed.update(changed)
-    return text, fixed
+def rewrite(segment: Segment, actions: Sequence[Action]) -> tuple[str, list[Action]]:
+    """A segment's code with the actions applied (without the ``if 1:`` wrapper), and the actions
+    that took."""
+    fixer = _Fixer(actions)
+    fixed = segment.module.visit(fixer)
+    if not _keeps_comments(segment.module, fixed):
+        fixed, fixer.applied = segment.module, []  # a fix must never lose a comment: none is made here
+    code = fixed.code
+    if segment.wrapped:
+        code = code.split("\n", 1)[1]
+    return code, fixer.applied
 
 
 def _keeps_comments(before: cst.Module, after: cst.Module) -> bool:
@@ -359,7 +331,7 @@ def _keeps_comments(before: cst.Module, after: cst.Module) -> bool:
     return all(n >= 0 for n in kept.values())
 
 
-def _parses(text: str) -> bool:
+def parses(text: str) -> bool:
     try:
         ast.parse(text)
     except (SyntaxError, ValueError):

@@ -3,8 +3,8 @@
 The meaning is git's, as pathspec's ``GitIgnoreSpec`` implements it (the tests compare the two
 on many patterns and paths): a pattern without a slash matches at any depth, one with a slash
 from its root, ``**`` spans folders, a trailing ``/`` matches folders only, ``!`` re-includes, the
-last matching pattern wins, and a pattern that matches only a parent folder of a path can't
-re-include it. One deliberate difference: a negated range (``[!a]``) never matches the ``/``
+last pattern that matches the path itself wins, and one that matches only a parent folder of
+the path decides only when no pattern matches the path itself. One deliberate difference: a negated range (``[!a]``) never matches the ``/``
 between folders, as in git (pathspec's regex lets it).
 
 pathspec turns each pattern into a Python regex, and one with many stars (``*a*a*a...*b``)
@@ -146,10 +146,8 @@ def _search(tokens: Sequence[re.Pattern[str] | str | None], dir_only: bool,
                         result = hit
                         break
             elif j < m and seg_ok(i, j):
-                if i == n - 1:
-                    result = j + 1 < m  # ends here, or a `/` follows (then it matched a parent)
-                else:
-                    result = memo.get((i + 1, j + 1))
+                # the last glob: it ends the path, or a `/` follows (then it matched a parent folder)
+                result = j + 1 < m if i == n - 1 else memo.get((i + 1, j + 1))
             memo[(i, j)] = result
     return memo.get((0, 0))
 
@@ -166,9 +164,8 @@ def compile_line(line: str) -> GitPattern | None:
     dir_only = not segs[-1]
     if not segs[0]:
         del segs[0]
-    elif len(segs) == 1 or (len(segs) == 2 and not segs[1]):
-        if segs[0] != "**":
-            segs.insert(0, "**")
+    elif (len(segs) == 1 or (len(segs) == 2 and not segs[1])) and segs[0] != "**":
+        segs.insert(0, "**")  # no slash but a trailing one: at any depth
     if not segs:
         return None
     if not segs[-1]:
@@ -197,14 +194,16 @@ class GitIgnore:
         return bool(self.patterns)
 
     def match_file(self, path: str) -> bool:
+        # From the last pattern back: a match on the path itself decides; a match only through a
+        # parent folder counts unless a later-read (earlier-written) pattern matches the path itself.
         verdict, strength = False, 0
-        for pattern in self.patterns:
+        for pattern in reversed(self.patterns):
             mark = pattern.match(path)
             if mark is None:
                 continue
             priority = 1 if mark else 2
-            # A match on the path itself beats one on a parent folder; a parent folder's
-            # exclusion can't be undone by a re-include that matched only a parent.
-            if (pattern.include and mark) or priority >= strength:
+            if priority > strength:
                 verdict, strength = pattern.include, priority
+                if priority == 2:
+                    break
         return verdict

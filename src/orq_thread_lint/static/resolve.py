@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 import re
 import string
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
@@ -333,24 +333,25 @@ class Resolver:
                 return Counter(path, anchor)
             kind, value = bound[0]
             if len(bound) == 1 and kind == "assign" and value is not None:
-                return self._followed(scope.memo, name, path,
-                                      lambda: self.at(scope.segment, self.scopes[: index + 1]).value(value, path))
+                return self._followed(scope.memo, name, path, self.at(scope.segment, self.scopes[: index + 1]), value)
             return Unknown(path, anchor)
         found = self.ctx.constant(name)
         if found is None:
             return Unknown(path, anchor)
         value, segment = found
-        return self._followed(self.ctx.memo, name, path, lambda: self.at(segment, ()).value(value, path))
+        return self._followed(self.ctx.memo, name, path, self.at(segment, ()), value)
 
-    def _followed(self, memo: dict[str, Node], name: str, path: str, follow: Callable[[], Node]) -> Node:
-        """A name's value, followed once: a string, scalar or unknown is shared by every use (each
-        use gets its own path), so names built from names cost one step per use, not one per
-        expansion. A value cut short by a bound is not kept: another use may follow it further."""
+    def _followed(self, memo: dict[str, Node], name: str, path: str, where: Resolver,
+                  expr: cst.BaseExpression) -> Node:
+        """A name's value (``expr`` seen from ``where``), followed once: a string, scalar or unknown
+        is shared by every use (each use gets its own path), so names built from names cost one
+        step per use, not one per expansion. A value cut short by a bound is not kept: another use
+        may follow it further."""
         known = memo.get(name)
         if known is not None:
             return _at_path(known, path)
         cut = self.ctx.cut
-        found = follow()
+        found = where.value(expr, path)
         if self.ctx.cut == cut and type(found) in _SHAREABLE:
             memo[name] = found
         return found
@@ -390,7 +391,7 @@ class Resolver:
         value = self.value(expr, "")
         if isinstance(value, Text) and plain:
             return value.value
-        return Hole(loop=isinstance(value, Counter))
+        return Hole(loop=isinstance(value, Counter), source=expr)
 
     def _binary(self, expr: cst.BinaryOperation, path: str, anchor: Anchor) -> Node:
         if isinstance(expr.operator, cst.Add):
@@ -404,7 +405,8 @@ class Resolver:
                 elif isinstance(side, Partial):
                     parts.extend(side.parts)
                 elif isinstance(side, Unknown):
-                    parts.append(Hole(loop=isinstance(side, Counter)))
+                    source = side.anchor.node if isinstance(side.anchor, Anchor) else None
+                    parts.append(Hole(loop=isinstance(side, Counter), source=source))
                 else:
                     return Unknown(path, anchor)
             return _string_node(parts, path, anchor)
