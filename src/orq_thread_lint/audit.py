@@ -15,9 +15,11 @@ from pathlib import Path
 
 from .policy import Policy
 from .report import Finding
+from .report.summary import Summary
 from .rules.catalog import RULES
 from .rules.engine import check_json_request
 from .rules.overlap import overlap, request_scope
+from .timeline import Timeline
 from .values import from_json
 from .violations import Violation
 
@@ -118,10 +120,14 @@ def read_source(source: str) -> tuple[str | None, str | None]:
         return None, f"not UTF-8 text: {exc.reason} at byte {exc.start}"
 
 
-def validate(sources: Iterable[str], policy: Policy, *, scope_field: str | None = None) -> list[Finding]:
-    """Check every request body in ``sources``; OTL007 is checked across all of them."""
+def validate(sources: Iterable[str], policy: Policy, *, scope_field: str | None = None,
+             time_field: str | None = None, summary: Summary | None = None) -> list[Finding]:
+    """Check every request body in ``sources``; OTL007 and OTL008 are checked across all of them
+    (in file order, or in the order of each record's ``time_field``). ``summary`` counts the
+    requests of each thread."""
     findings: list[Finding] = []
     owners: dict[str, tuple[str, str]] = {}
+    timeline = Timeline(policy, time_field)
     for source in sources:
         name = "<stdin>" if source == "-" else source
         text, error = read_source(source)
@@ -135,12 +141,13 @@ def validate(sources: Iterable[str], policy: Policy, *, scope_field: str | None 
                 if policy.enabled("OTL000"):
                     findings.append(item)
                 continue
-            findings.extend(_check_record(item, name, policy, scope_field, owners))
+            findings.extend(_check_record(item, name, policy, scope_field, owners, timeline, summary))
+    findings.extend(timeline.finish())
     return findings
 
 
 def _check_record(record: Record, name: str, policy: Policy, scope_field: str | None,
-                  owners: dict[str, tuple[str, str]]) -> list[Finding]:
+                  owners: dict[str, tuple[str, str]], timeline: Timeline, summary: Summary | None) -> list[Finding]:
     if not isinstance(record.body, dict):
         if not policy.enabled("OTL000"):
             return []
@@ -155,4 +162,7 @@ def _check_record(record: Record, name: str, policy: Policy, scope_field: str | 
                 first = owners.setdefault(tid, (scope, here))
                 if first[0] != scope:
                     violations.append(overlap(path, first[1]))
-    return [Finding(name, record.row, record.column, v) for v in violations]
+    if summary is not None:
+        summary.add(thread_ids)
+    return [Finding(name, record.row, record.column, v) for v in violations] + timeline.add(
+        name, record.row, record.column, record.body, thread_ids)
