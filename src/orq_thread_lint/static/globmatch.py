@@ -4,8 +4,9 @@ The meaning is git's, as pathspec's ``GitIgnoreSpec`` implements it (the tests c
 on many patterns and paths): a pattern without a slash matches at any depth, one with a slash
 from its root, ``**`` spans folders, a trailing ``/`` matches folders only, ``!`` re-includes, the
 last pattern that matches the path itself wins, and one that matches only a parent folder of
-the path decides only when no pattern matches the path itself. One deliberate difference: a negated range (``[!a]``) never matches the ``/``
-between folders, as in git (pathspec's regex lets it).
+the path decides only when no pattern matches the path itself. One deliberate difference: a
+negated range (``[!a]``) never matches the ``/`` between folders, as in git (pathspec's regex
+lets it).
 
 pathspec turns each pattern into a Python regex, and one with many stars (``*a*a*a...*b``)
 backtracks exponentially on long names. Here a pattern is a sequence of segment globs and ``**``
