@@ -295,8 +295,8 @@ def test_the_prefilter_is_exact_through_json_escapes(orq: str) -> None:
     assert [(f.code, f.cell, f.row) for f in fast] == [(f.code, f.cell, f.row) for f in slow] == [("OTL003", 1, 1)]
 
 
-def test_parallel_workers_and_the_cache_give_the_same_notebook_findings(tmp_path: Path,
-                                                                         cli_env: dict[str, str]) -> None:
+def test_parallel_workers_and_the_cache_give_the_same_notebook_findings(tmp_path: Path, cli_env: dict[str, str],
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     for i in range(60):  # above the size where workers start
         cells = [markdown(f"# {i}"), code(lines(f'TID = "conversation{i}"')),
                  code(lines(CALL.format(body='{"orq": {"thread": {"id": TID}}}')))]
@@ -314,6 +314,11 @@ def test_parallel_workers_and_the_cache_give_the_same_notebook_findings(tmp_path
 
     assert cached() == serial  # written
     assert cached() == serial  # read back, cells and all
+    from orq_thread_lint.static.run import check_paths
+
+    monkeypatch.chdir(tmp_path)  # the cache keys paths as the command line named them
+    warm = check_paths(["."], Policy.load(None).with_selection(["OTL003"], [], []), use_cache=True)
+    assert warm.cached == 60 and {(f.cell, f.row) for f in warm.findings} == {(2, 1)}
     sarif_cold = cli(tmp_path, cli_env, "--select", "OTL003", "--format", "sarif", "nb07.ipynb").stdout
     sarif_warm = subprocess.run(["orq-thread-lint", "check", "--select", "OTL003", "--format", "sarif",
                                  "nb07.ipynb"], cwd=tmp_path, capture_output=True, text=True, env=cli_env).stdout

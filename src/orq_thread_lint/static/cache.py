@@ -72,8 +72,10 @@ def _valid_fix(fix: object) -> bool:
 
 
 def _valid_finding(item: object) -> bool:
-    return (type(item) is list and len(item) == 11 and all(map(_int, item[:4])) and all(map(_str, item[4:9]))
-            and (item[9] is None or _str(item[9])) and _valid_fix(item[10]))
+    return (type(item) is list and len(item) == 13 and all(map(_int, item[:4])) and all(map(_str, item[4:9]))
+            and (item[9] is None or _str(item[9])) and _valid_fix(item[10])
+            and (item[11] is None or _int(item[11]))  # a notebook's cell, and its place in the file
+            and (item[12] is None or (type(item[12]) is list and len(item[12]) == 4 and all(map(_int, item[12])))))
 
 
 def _valid_entry(entry: object) -> bool:
