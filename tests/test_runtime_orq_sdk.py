@@ -25,7 +25,7 @@ from router import Router  # noqa: E402
 GOOD = {"id": "user-42-9f1c", "tags": ["support"]}
 BAD = {"id": "conversation1"}
 MSG = [{"role": "user", "content": "hi"}]
-RETRY = RetryConfig("backoff", BackoffStrategy(1, 5, 1.1, 5000), retry_connection_errors=False)
+RETRY = RetryConfig("backoff", BackoffStrategy(1, 5, 1.1, 5000, jitter_ms=0), retry_connection_errors=False)
 
 
 def orq(router: Router, **kw: Any) -> Any:

@@ -5,10 +5,11 @@ __version__ = "0.1.0"
 from .policy import ConfigError, Policy
 from .rules.catalog import RULES, Rule
 from .runtime.guard import OrqThreadWarning, ThreadPolicyError, ThreadStoreError, guard
+from .runtime.install import install, installed, uninstall
 from .runtime.scope import thread_scope
 from .violations import Violation
 
 __all__ = [
     "RULES", "ConfigError", "OrqThreadWarning", "Policy", "Rule", "ThreadPolicyError", "ThreadStoreError",
-    "Violation", "__version__", "guard", "thread_scope",
+    "Violation", "__version__", "guard", "install", "installed", "thread_scope", "uninstall",
 ]
