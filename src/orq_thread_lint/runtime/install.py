@@ -131,24 +131,41 @@ def _own_guard(client_or_hooks: object) -> bool:
 
 
 def _hook_openai(module: ModuleType) -> None:
-    for cls in (module.OpenAI, module.AsyncOpenAI):
-        original: Any = cls.__dict__["_prepare_options"]
+    # Azure's clients override the step, calling the base one or not depending on the version:
+    # every class that has its own is hooked, and only the most derived of them checks.
+    for name in ("OpenAI", "AsyncOpenAI", "AzureOpenAI", "AsyncAzureOpenAI"):
+        cls = getattr(module, name, None)
+        original: Any = getattr(cls, "__dict__", {}).get("_prepare_options")
+        if cls is None or original is None:
+            continue
         if inspect.iscoroutinefunction(original):
-            async def hooked_async(self: Any, options: Any, _original: Any = original) -> Any:
+            async def hooked_async(self: Any, options: Any, _original: Any = original, _cls: type = cls) -> Any:
                 options = await _original(self, options)
                 active = _ACTIVE[-1] if _ACTIVE else None
-                if active is None or _own_guard(self):
+                if active is None or _own_guard(self) or _checker(type(self)) is not _cls:
                     return options
                 return await active.guard.acheck_options(options)
             _replace(cls, "_prepare_options", hooked_async, original)
         else:
-            def hooked(self: Any, options: Any, _original: Any = original) -> Any:
+            def hooked(self: Any, options: Any, _original: Any = original, _cls: type = cls) -> Any:
                 options = _original(self, options)
                 active = _ACTIVE[-1] if _ACTIVE else None
-                if active is None or _own_guard(self):
+                if active is None or _own_guard(self) or _checker(type(self)) is not _cls:
                     return options
                 return active.guard.check_options(options)
             _replace(cls, "_prepare_options", hooked, original)
+
+
+_checkers: dict[type, type | None] = {}
+
+
+def _checker(cls: type) -> type | None:
+    """The hooked class whose hook checks the requests of ``cls``'s clients: its most derived."""
+    found = _checkers.get(cls)
+    if found is None:
+        hooked = {c for c, name, _ in _PATCHED if name == "_prepare_options"}
+        found = _checkers[cls] = next((c for c in cls.__mro__ if c in hooked), None)
+    return found
 
 
 def _hook_orq(module: ModuleType) -> None:
@@ -192,6 +209,7 @@ def unhook_sdks() -> None:
             cls, name, original = _PATCHED.pop()
             setattr(cls, name, original)
         _hooked.clear()
+        _checkers.clear()
         sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _HookOnImport)]
 
 
