@@ -66,16 +66,15 @@ def test_installing_twice_checks_once_and_installed_scopes(router: Router) -> No
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         client.chat.completions.create(model="m", messages=MSG, extra_body=BAD)
-        with orq_thread_lint.installed(Policy.preset(), mode="enforce", store=MemoryStore()):
-            with pytest.raises(ThreadPolicyError):
-                client.chat.completions.create(model="m", messages=MSG, extra_body=BAD)
+        with orq_thread_lint.installed(Policy.preset(), mode="enforce", store=MemoryStore()), \
+                pytest.raises(ThreadPolicyError):
+            client.chat.completions.create(model="m", messages=MSG, extra_body=BAD)
         client.chat.completions.create(model="m", messages=MSG, extra_body=BAD)  # warn again
     assert len([w for w in seen if w.category is OrqThreadWarning]) == 2
     assert len(router.received) == 2
     orq_thread_lint.uninstall()
-    with orq_thread_lint.installed(Policy.preset(), store=MemoryStore()):
-        with pytest.raises(ThreadPolicyError):
-            client.chat.completions.create(model="m", messages=MSG, extra_body=BAD)
+    with orq_thread_lint.installed(Policy.preset(), store=MemoryStore()), pytest.raises(ThreadPolicyError):
+        client.chat.completions.create(model="m", messages=MSG, extra_body=BAD)
     assert not install_module.is_installed() and "_prepare_options" in OpenAI.__dict__
     client.chat.completions.create(model="m", messages=MSG, extra_body=BAD)  # unhooked after the block
     assert len(router.received) == 3

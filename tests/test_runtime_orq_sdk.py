@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import json
 import os
@@ -16,15 +17,16 @@ import pytest
 orq_ai_sdk = pytest.importorskip("orq_ai_sdk")
 from orq_ai_sdk import Orq, models  # noqa: E402
 from orq_ai_sdk.utils import BackoffStrategy, RetryConfig  # noqa: E402
-from test_runtime_stores import redis_url  # noqa: E402,F401 - the fixture
 
 from orq_thread_lint import OrqThreadWarning, Policy, ThreadPolicyError, guard, thread_scope  # noqa: E402
 from orq_thread_lint.runtime.stores import MemoryStore  # noqa: E402
 from router import Router  # noqa: E402
+from test_runtime_stores import redis_url  # noqa: E402,F401 - the fixture
 
 GOOD = {"id": "user-42-9f1c", "tags": ["support"]}
 BAD = {"id": "conversation1"}
 MSG = [{"role": "user", "content": "hi"}]
+pytestmark = pytest.mark.filterwarnings("ignore:.*DEPRECATED:DeprecationWarning")
 RETRY = RetryConfig("backoff", BackoffStrategy(1, 5, 1.1, 5000, jitter_ms=0), retry_connection_errors=False)
 
 
@@ -81,23 +83,17 @@ def test_every_threaded_operation_is_checked_before_anything_is_sent(router: Rou
             for _ in g.router.chat.completions.create(model="m", messages=MSG, orq={"thread": thread}, stream=True):
                 pass
         elif how == "router_completions":
-            try:
+            # The loopback router's reply isn't orq's completions shape; only the request matters.
+            with contextlib.suppress(orq_ai_sdk.models.OrqError):
                 g.router.completions.create(model="m", prompt="hi", orq={"thread": thread})
-            except orq_ai_sdk.models.OrqError:
-                pass  # the loopback router's reply isn't orq's completions shape; only the request matters
         elif how == "responses":
-            try:
+            with contextlib.suppress(orq_ai_sdk.models.OrqError):
                 g.responses.create(model="m", input="hi", thread=thread)
-            except orq_ai_sdk.models.OrqError:
-                pass
         elif how == "agents_responses":
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), contextlib.suppress(orq_ai_sdk.models.OrqError):
                 warnings.simplefilter("ignore", DeprecationWarning)
-                try:
-                    g.agents.responses.create(agent_key="a", thread=thread,
-                                              message={"role": "user", "parts": [{"kind": "text", "text": "hi"}]})
-                except orq_ai_sdk.models.OrqError:
-                    pass
+                g.agents.responses.create(agent_key="a", thread=thread,
+                                          message={"role": "user", "parts": [{"kind": "text", "text": "hi"}]})
         else:
             async def main() -> None:
                 if how == "invoke_async":

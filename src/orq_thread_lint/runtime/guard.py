@@ -285,7 +285,7 @@ def guard(client: C, policy: Policy | None = None, *, mode: str | None = None, s
     if type(client).__module__.partition(".")[0] == "orq_ai_sdk":
         from .orq_sdk import guard_orq
 
-        return guard_orq(client, policy, mode, backend, scope, owns_store=owns_store)
+        return guard_orq(client, policy, mode, backend, scope, owns_store=owns_store)  # type: ignore[no-any-return]
     g = Guard(policy, mode, backend, scope)
     sdk = getattr(sys.modules.get(type(client).__module__.partition(".")[0]), "__file__", None)
     if sdk:

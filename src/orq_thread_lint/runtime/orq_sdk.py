@@ -206,7 +206,7 @@ def guard_orq(client: Any, policy: Policy, mode: str, store: Store, scope: Calla
         base = base.__mro__[1]
     config = copy.copy(client.sdk_configuration)  # a dataclass; its __dict__ also holds the hooks
     config.__dict__["_hooks"] = _own_hooks(client.sdk_configuration.__dict__["_hooks"], checks)
-    fresh = object.__new__(_guarded_client_class(base, checks, owns_store))
+    fresh: Any = object.__new__(_guarded_client_class(base, checks, owns_store))
     # Sub-SDKs (client.deployments, ...) are built on first use from the configuration; those the
     # original has built point at its configuration, so the copy builds its own.
     fresh.__dict__.update({k: v for k, v in vars(client).items() if not hasattr(v, "sdk_configuration")})
