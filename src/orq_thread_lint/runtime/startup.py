@@ -1,6 +1,6 @@
 """Run at interpreter start when ``ORQ_THREAD_LINT_MODE`` is set (by ``orq-thread-lint run`` or by
 hand): :func:`~.install.install` with that mode and the policy found from the working directory
-(or ``ORQ_THREAD_LINT_CONFIG``). The package's ``orq_thread_lint_startup.pth`` imports this module
+(or ``ORQ_THREAD_LINT_CONFIG``). The package's ``orq_thread_lint_startup.pth`` calls :func:`main`
 only when the variable is set; otherwise it costs one environment lookup.
 
 A problem here never stops the program: it is reported on stderr and the program runs unguarded
@@ -25,6 +25,3 @@ def main() -> None:
         install(Policy.load(os.environ.get(CONFIG) or None), mode=mode)
     except Exception as exc:
         print(f"orq-thread-lint: requests are not checked: {exc}", file=sys.stderr)
-
-
-main()
