@@ -45,12 +45,10 @@ class Active(NamedTuple):
 
 
 _ACTIVE: list[Active] = []  # the current one is the last; `installed()` nests
+# The current one, read by every request in one step (a pop in another thread can't race it).
+_CURRENT: list[Active | None] = [None]
 _PATCHED: list[tuple[type, str, Any]] = []
 _LOCK = threading.RLock()
-
-
-def _current() -> Active | None:
-    return _ACTIVE[-1] if _ACTIVE else None
 
 
 def checks(policy: Policy, mode: str, store: Store, scope: Callable[[], object] | None = None,
@@ -70,6 +68,7 @@ def push(active: Active) -> None:
     with _LOCK:
         hook_sdks()
         _ACTIVE.append(active)
+        _CURRENT[0] = active
 
 
 def pop() -> None:
@@ -78,6 +77,7 @@ def pop() -> None:
         if not _ACTIVE:
             return
         active = _ACTIVE.pop()
+        _CURRENT[0] = _ACTIVE[-1] if _ACTIVE else None
     if active.owned is not None and all(a.owned is not active.owned for a in _ACTIVE):
         active.owned.close()
 
@@ -141,7 +141,7 @@ def _hook_openai(module: ModuleType) -> None:
         if inspect.iscoroutinefunction(original):
             async def hooked_async(self: Any, options: Any, _original: Any = original, _cls: type = cls) -> Any:
                 options = await _original(self, options)
-                active = _ACTIVE[-1] if _ACTIVE else None
+                active = _CURRENT[0]
                 if active is None or _own_guard(self) or _checker(type(self)) is not _cls:
                     return options
                 return await active.guard.acheck_options(options)
@@ -149,7 +149,7 @@ def _hook_openai(module: ModuleType) -> None:
         else:
             def hooked(self: Any, options: Any, _original: Any = original, _cls: type = cls) -> Any:
                 options = _original(self, options)
-                active = _ACTIVE[-1] if _ACTIVE else None
+                active = _CURRENT[0]
                 if active is None or _own_guard(self) or _checker(type(self)) is not _cls:
                     return options
                 return active.guard.check_options(options)
@@ -174,7 +174,7 @@ def _hook_orq(module: ModuleType) -> None:
 
     def before_request(self: Any, hook_ctx: Any, request: Any) -> Any:
         out = original(self, hook_ctx, request)
-        active = _ACTIVE[-1] if _ACTIVE else None
+        active = _CURRENT[0]
         if active is None or _own_guard(self):
             return out
         return active.orq.check(hook_ctx, request, out)
