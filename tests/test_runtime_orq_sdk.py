@@ -262,3 +262,12 @@ def test_uniqueness_across_two_processes_on_redis(router: Router, redis_url: str
                           capture_output=True, text=True, timeout=60).stdout.strip() for who in ("alice", "bob", "alice")]
     assert out == ["sent", "OTL007", "sent"]
     assert len(router.received) == 2
+
+
+def test_leaving_with_closes_the_store_the_guard_opened(router: Router, tmp_path: Any) -> None:
+    with guard(orq(router), Policy.preset(), store=f"sqlite:///{tmp_path / 'threads.db'}") as g:
+        with thread_scope("alice"):
+            g.deployments.invoke(key="k", messages=MSG, thread=GOOD)
+        store = type(g)._orq_thread_guard.store
+        assert len(store._open) == 1
+    assert len(store._open) == 0
