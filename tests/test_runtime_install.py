@@ -26,6 +26,8 @@ GOOD = {"orq": {"thread": {"id": "user-42-9f1c"}}}
 BAD = {"orq": {"thread": {"id": "conversation1"}}}
 MSG = [{"role": "user", "content": "hi"}]
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # else litellm downloads a cost map at import
+# LiteLLM's TypedDicts make pydantic warn at import; not ours to see.
+pytestmark = pytest.mark.filterwarnings("ignore:.*ReadOnly.*:UserWarning")
 
 
 @pytest.fixture(autouse=True)
