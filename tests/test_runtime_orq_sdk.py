@@ -271,3 +271,17 @@ def test_leaving_with_closes_the_store_the_guard_opened(router: Router, tmp_path
         store = type(g)._orq_thread_guard.store
         assert len(store._open) == 1
     assert len(store._open) == 0
+
+
+def test_continuity_follows_a_conversation_through_the_sdk(router: Router, caplog: pytest.LogCaptureFixture) -> None:
+    g = guarded(router)
+    first = [{"role": "system", "content": "You answer questions about invoices."},
+             {"role": "user", "content": "Where is invoice 7?"}]
+    g.deployments.invoke(key="k", messages=first, thread={"id": "user-42-9f1c"})
+    follow_up = [*first, {"role": "assistant", "content": "hi"}, {"role": "user", "content": "And invoice 8?"}]
+    with pytest.raises(ThreadPolicyError) as info:  # the follow-up under a new id splits the conversation
+        g.deployments.invoke(key="k", messages=follow_up, thread={"id": "user-42-77aa"})
+    assert [v.code for v in info.value.violations] == ["OTL008"]
+    g.deployments.invoke(key="k", messages=follow_up, thread={"id": "user-42-9f1c"})
+    assert len(router.received) == 2
+    assert not any(r.levelname == "ERROR" for r in caplog.records)

@@ -49,14 +49,17 @@ THREADED_OPERATIONS: dict[str, str] = {
 
 
 class _Attempt:
-    """One attempt of a call, as the guard reads it: the request the hooks produced, and the one
-    the SDK built (the same object on every retry of the call)."""
+    """One attempt of a call, as the guard reads it: the request the hooks produced, the one the
+    SDK built (the same object on every retry of the call), and the decoded body once read (where
+    the continuity step finds the messages, as in openai's options)."""
 
-    __slots__ = ("original", "request")
+    __slots__ = ("extra_json", "json_data", "original", "request")
 
-    def __init__(self, request: Any, original: Any) -> None:
+    def __init__(self, request: Any, original: Any, body: dict[str, Any] | None = None) -> None:
         self.request = request
         self.original = original
+        self.json_data = body
+        self.extra_json = None
 
 
 class _Calls:
@@ -87,6 +90,7 @@ class OrqGuard(Guard):
         body = json.loads(request.content)
         if type(body) is not dict:
             return None
+        options.json_data = body
         return body, request.headers.get(HEADER)
 
     def _rebuilt(self, options: Any, body: dict[str, Any]) -> Any:
@@ -96,7 +100,7 @@ class OrqGuard(Guard):
         headers = [(k, v) for k, v in request.headers.multi_items() if k.lower() != "content-length"]
         fresh = type(request)(request.method, request.url, headers=headers, content=content,
                               extensions=request.extensions)
-        return _Attempt(fresh, options.original)
+        return _Attempt(fresh, options.original, body)
 
     def _call_key(self, options: Any) -> str | None:
         return _CALLS.token(options.original)
