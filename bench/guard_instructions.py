@@ -65,7 +65,7 @@ def per_call(guarded: bool, turns: int, calls: int) -> float:
     folder = Path(tempfile.mkdtemp(prefix="otl-callgrind-"))
     script = folder / "child.py"
     script.write_text(CHILD.format(here=str(HERE), guarded=guarded, turns=turns, calls=calls))
-    python = os.path.realpath(sys.executable)  # valgrind must run the interpreter, not a shim script
+    python = sys.executable  # run as `.venv/bin/python bench/...`: the interpreter itself, not a shim script
     subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={folder / 'cg.out'}", python, str(script)],
                    check=True, capture_output=True, env={**os.environ, "PYTHONHASHSEED": "0"})
     return (interval(folder, "measured") - interval(folder, "empty")) / calls
