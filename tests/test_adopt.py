@@ -227,3 +227,23 @@ def test_init_with_nothing_to_learn_writes_an_empty_valid_table(tmp_path: Path) 
     assert done.returncode == 0, done.stderr
     policy = Policy.from_file(tmp_path / "pyproject.toml")
     assert policy.config.thread_id.patterns == [] and policy.config.tags.vocabulary == []
+
+
+def test_init_reads_notebooks_cell_by_cell(tmp_path: Path) -> None:
+    cells = [
+        {"cell_type": "markdown", "metadata": {}, "source": ["# Support bot\n"]},
+        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+         "source": ["%pip install openai\n", "from openai import OpenAI\n",
+                    "client = OpenAI(base_url='https://api.orq.ai/v2/router')"]},
+        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+         "source": ["def ask(case_id, history):\n",
+                    "    return client.chat.completions.create(model='m', messages=history,\n",
+                    "        extra_body={'orq': {'thread': {'id': f'case-{case_id}', 'tags': ['triage']}}})"]},
+    ]
+    notebook = {"cells": cells, "metadata": {"kernelspec": {"language": "python", "name": "python3"}},
+                "nbformat": 4, "nbformat_minor": 5}
+    (tmp_path / "bot.ipynb").write_text(json.dumps(notebook, indent=1), encoding="utf-8")
+    done = run("init", ".", "--dry-run", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert '"case-{case_id}",  # 1 use: bot.ipynb:cell 3:3' in done.stdout
+    assert '"triage",  # 1 use: bot.ipynb:cell 3:3' in done.stdout

@@ -22,6 +22,8 @@ from ..rules.request import check_request_node
 from ..rules.thread import Emitter
 from ..static.checker import analyse, decode, gate
 from ..static.discover import Selector
+from ..static.files import read_source
+from ..static.notebook import NotNotebook, is_notebook, is_python, load, virtual_module
 from ..static.resolve import Anchor
 from ..values import List, Mapping, Node, Partial, Text, from_json
 from .generalise import identifier
@@ -89,26 +91,49 @@ def hole_name(source: object) -> str | None:
     return None
 
 
+def _python_source(data: bytes, name: str) -> tuple[str, str, Callable[[int], str]] | None:
+    """The Python a file holds (a notebook's code cells as one module), its encoding, and how to
+    name a row of it; None when there is none to read."""
+    if is_notebook(name):
+        try:
+            text = data.decode("utf-8-sig")
+            nb = load(text)
+        except (UnicodeDecodeError, NotNotebook):
+            return None
+        if not is_python(nb):
+            return None
+        virtual = virtual_module(nb, text)
+
+        def cell_row(row: int) -> str:
+            number, cell_row = virtual.origin[min(max(row, 1), len(virtual.origin)) - 1]
+            return f"{name}:cell {number}:{cell_row}"
+
+        return virtual.text, "utf-8", cell_row
+    try:
+        text, encoding = decode(data)
+    except (SyntaxError, UnicodeDecodeError, LookupError):
+        return None
+    return text, encoding, lambda row: f"{name}:{row}"
+
+
 def collect_code(paths: Iterable[str], policy: Policy, out: Collected) -> None:
     selector = Selector(policy)
     prefilter = gate(policy)
     for path in selector.files(paths):
         name = path.as_posix()
         try:
-            data = path.read_bytes()
+            data, _ = read_source(path)
         except OSError:
             continue
         out.files += 1
-        if not prefilter.may_hold(data):
+        source = _python_source(data, name)
+        if source is None or not prefilter.may_hold(source[0].encode("utf-8", "surrogatepass")):
             continue
-        try:
-            text, encoding = decode(data)
-        except (SyntaxError, UnicodeDecodeError, LookupError):
-            continue
+        text, encoding, label = source
 
-        def where(node: Node, name: str = name) -> str:
+        def where(node: Node, name: str = name, label: Callable[[int], str] = label) -> str:
             anchor = node.anchor
-            return f"{name}:{anchor.position[0]}" if isinstance(anchor, Anchor) else name
+            return label(anchor.position[0]) if isinstance(anchor, Anchor) else name
 
         before = len(out.seen)
         result = analyse(text, encoding, name, policy, seen=_observer(out, where))
