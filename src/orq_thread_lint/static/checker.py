@@ -87,7 +87,7 @@ def analyse(text: str, encoding: str, filename: str, policy: Policy) -> Parsed |
     if found is None:
         return None
     lines = source_lines(text)
-    ctx = FileContext(lines, found.bindings)
+    ctx = FileContext(lines, found.bindings, tree)
     out: list[Violation] = []
     emit = Emitter(policy, out)
     segments = []

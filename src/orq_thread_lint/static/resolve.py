@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import libcst as cst
 
 from ..values import Hole, List, Mapping, Node, Partial, Scalar, Text, Unknown
-from .segments import Bindings, Segment
+from .imports import imported_names, is_thread_model
+from .segments import MUTATORS, THREAD_MODEL, Bindings, Segment
 
 _MAX_DEPTH = 24
 _UUID_CALLS = frozenset({"uuid1", "uuid3", "uuid4", "uuid5", "uuid6", "uuid7", "UUID"})
@@ -106,6 +107,23 @@ class FunctionScope(Scope):
                 self.bind(star.name.value, "other")
         if isinstance(node, cst.FunctionDef):
             self._collect(node.body)
+            self._mutated(node.body)
+
+    def _mutated(self, root: cst.CSTNode) -> None:
+        """A name changed in place here or in a nested function is not the literal it was bound to."""
+        stack: list[cst.CSTNode] = [root]
+        while stack:
+            node = stack.pop()
+            if (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
+                    and node.func.attr.value in MUTATORS and isinstance(node.func.value, cst.Name)):
+                self.bind(node.func.value.value, "mutate")
+            elif isinstance(node, (cst.AssignTarget, cst.Del)):
+                base: cst.BaseExpression = node.target
+                while isinstance(base, cst.Subscript):
+                    base = base.value
+                if base is not node.target and isinstance(base, cst.Name):
+                    self.bind(base.value, "mutate")
+            stack.extend(node.children)
 
     def _collect(self, root: cst.CSTNode) -> None:
         stack: list[cst.CSTNode] = list(root.children)
@@ -128,7 +146,7 @@ class FunctionScope(Scope):
             elif isinstance(node, cst.For):
                 _bind_loop(self, node.target, node.iter)
             elif isinstance(node, cst.WithItem) and node.asname is not None:
-                self.bind_target(node.asname.name)
+                self.bind_target(node.asname.name, "with", node.item)
             elif isinstance(node, cst.ExceptHandler) and node.name is not None:
                 self.bind_target(node.name.name)
             elif isinstance(node, (cst.Import, cst.ImportFrom)) and not isinstance(node.names, cst.ImportStar):
@@ -173,10 +191,23 @@ class CompScope(Scope):
 class FileContext:
     """Per-file state: its lines, module bindings, and module constants parsed on demand."""
 
-    def __init__(self, lines: Sequence[str], bindings: Bindings) -> None:
+    def __init__(self, lines: Sequence[str], bindings: Bindings, tree: ast.Module | None = None) -> None:
         self.lines = lines
         self.bindings = bindings
+        self.tree = tree  # the whole file's ast, where clients and imports are traced
+        self.imports = imported_names(tree, bindings) if tree is not None else {}
         self._constants: dict[str, tuple[cst.BaseExpression, Segment] | None] = {}
+        self._segments: dict[tuple[int, int], Segment | None] = {}
+
+    def segment(self, start: int, end: int) -> Segment | None:
+        """Lines ``start..end`` parsed on their own (once), or None if libcst can't parse them."""
+        key = (start, end)
+        if key not in self._segments:
+            try:
+                self._segments[key] = Segment(self.lines, start, end)
+            except cst.ParserSyntaxError:
+                self._segments[key] = None
+        return self._segments[key]
 
     def constant(self, name: str) -> tuple[cst.BaseExpression, Segment] | None:
         """The value of a module-level name bound exactly once by a plain assignment."""
@@ -194,6 +225,27 @@ class FileContext:
                 found = None
         self._constants[name] = found
         return found
+
+    def with_item(self, name: str) -> tuple[cst.WithItem, Segment] | None:
+        """The item of a module-level ``with ... as name:`` that is the name's only binding."""
+        kinds = [k for k in self.bindings.kinds.get(name, []) if k[0] != "declare"]
+        if len(kinds) != 1 or kinds[0][0] != "with":
+            return None
+        stmt = kinds[0][1]
+        assert isinstance(stmt, (ast.With, ast.AsyncWith))
+        segment = self.segment(stmt.lineno, stmt.end_lineno or stmt.lineno)
+        item = _with_item(segment, name) if segment is not None else None
+        return (item, segment) if item is not None and segment is not None else None
+
+
+def _with_item(segment: Segment, name: str) -> cst.WithItem | None:
+    for stmt in segment.body():
+        if isinstance(stmt, cst.With):
+            for item in stmt.items:
+                if item.asname is not None and isinstance(item.asname.name, cst.Name) \
+                        and item.asname.name.value == name:
+                    return item
+    return None
 
 
 def _assigned_value(segment: Segment, name: str) -> tuple[cst.BaseExpression, Segment] | None:
@@ -279,6 +331,37 @@ class Resolver:
             return Unknown(path, anchor)
         value, segment = found
         return self.at(segment, ()).value(value, path)
+
+    def binding(self, name: str) -> tuple[str, cst.BaseExpression, Resolver] | None:
+        """The one binding of ``name`` seen from here with its expression (``assign`` or ``with``),
+        and the resolver of the scope it was made in; None when it is bound otherwise or twice."""
+        for index in range(len(self.scopes) - 1, -1, -1):
+            scope = self.scopes[index]
+            if isinstance(scope, ClassScope) and index != len(self.scopes) - 1:
+                continue
+            bound = scope.names.get(name)
+            if not bound:
+                continue
+            kind, value = bound[0]
+            if len(bound) == 1 and kind in ("assign", "with") and value is not None:
+                return kind, value, self.at(scope.segment, self.scopes[: index + 1])
+            return None
+        constant = self.ctx.constant(name)
+        if constant is not None:
+            return "assign", constant[0], self.at(constant[1], ())
+        item = self.ctx.with_item(name)
+        if item is not None:
+            return "with", item[0].item, self.at(item[1], ())
+        return None
+
+    def qualified(self, expr: cst.BaseExpression) -> str | None:
+        """What an imported name (or an attribute of one) is, e.g. ``openai.OpenAI``."""
+        if isinstance(expr, cst.Attribute):
+            base = self.qualified(expr.value)
+            return f"{base}.{expr.attr.value}" if base else None
+        if not isinstance(expr, cst.Name) or any(expr.value in scope.names for scope in self.scopes):
+            return None
+        return self.ctx.imports.get(expr.value)
 
     # strings ------------------------------------------------------------------------------------
     def _string(self, expr: cst.BaseExpression, path: str, anchor: Anchor) -> Node:
@@ -374,6 +457,13 @@ class Resolver:
             if isinstance(template, str):
                 return self._format(template, expr, path, anchor)
         name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+        if THREAD_MODEL.match(name) and is_thread_model(self.qualified(func) or ""):
+            return CstMapping.of_dict_call(expr, self, path)
+        if name in ("get", "getattr") and path.rpartition(".")[2] == "id":
+            empty = _empty_default(expr, name)
+            if empty is not None:
+                # `d.get("id", "")`: whenever the key is missing, an empty id is sent.
+                return Text(empty.evaluated_value, path, self.anchor(empty))  # type: ignore[arg-type]
         if name in _UUID_CALLS:
             return Scalar(None, path, anchor, kind="UUID")
         if name == "dict" and isinstance(func, cst.Name):
@@ -408,6 +498,21 @@ class Resolver:
                 arg = keywords.get(field)
             parts.append(self._hole(arg, plain=not spec and not conversion) if arg is not None else Hole())
         return _string_node(parts, path, anchor)
+
+
+def _empty_default(call: cst.Call, name: str) -> cst.SimpleString | None:
+    """The literal empty or blank default of ``m.get(key, "")`` / ``getattr(x, name, "")``."""
+    args = call.args
+    if (name == "get" and not isinstance(call.func, cst.Attribute)) or (name == "getattr" and not (
+            isinstance(call.func, cst.Name))):
+        return None
+    if len(args) != (2 if name == "get" else 3) or any(a.star or a.keyword for a in args):
+        return None
+    default = args[-1].value
+    if isinstance(default, cst.SimpleString) and isinstance(default.evaluated_value, str) \
+            and not default.evaluated_value.strip():
+        return default
+    return None
 
 
 def _join(parts: list[str | Hole]) -> list[str | Hole]:

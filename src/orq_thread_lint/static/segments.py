@@ -21,8 +21,15 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 ORQ_SDK_CALLS = (
     "deployments.invoke", "deployments.stream", "deployments.get_config",
-    "agents.responses.create", "agents.invoke", "agents.run", "agents.stream_run",
+    "deployments.invoke_async", "deployments.stream_async", "deployments.get_config_async",
+    "agents.responses.create", "agents.responses.create_async", "agents.invoke", "agents.run", "agents.stream_run",
 )
+# OpenTelemetry calls that may set `orq.thread_id` / `orq.tags` on a span.
+SPAN_CALLS = ("set_attribute", "set_attributes", "start_span", "start_as_current_span")
+# orq SDK thread models (`Thread(...)`, `models.ThreadTypedDict(...)`, `ResponseThread(...)`): any
+# file that names one holds these bytes, aliases included (the import names the model).
+MODEL_WORD = "Thread"
+THREAD_MODEL = re.compile(r"\w*Thread(?:TypedDict)?\Z")
 # Attribute names that sit inside a call chain without changing what is called.
 TRANSPARENT = frozenset({"with_options", "with_raw_response", "with_streaming_response", "beta"})
 # Whitespace, line continuations and whole comments between the names of a call chain. Each
@@ -44,7 +51,7 @@ class Prefilter:
 
     def __init__(self, targets: Sequence[str]) -> None:
         follow: dict[bytes, set[bytes]] = {}
-        for target in {*targets, *ORQ_SDK_CALLS}:
+        for target in {*targets, *ORQ_SDK_CALLS, *SPAN_CALLS, MODEL_WORD}:
             *head, last = target.split(".")
             follow.setdefault((head[-1] if head else last).encode(), set()).add(last.encode() if head else b"")
         dot = _SEP + rb"\." + _SEP
@@ -145,7 +152,8 @@ def module_bindings(tree: ast.Module) -> Bindings:
             elif isinstance(stmt, (ast.With, ast.AsyncWith)):
                 for item in stmt.items:
                     if item.optional_vars is not None:
-                        targets(item.optional_vars, "other", stmt)
+                        targets(item.optional_vars, "with" if isinstance(item.optional_vars, ast.Name) else "other",
+                                stmt)
                 visit(stmt.body)
             elif isinstance(stmt, (ast.If, ast.While)):
                 visit(stmt.body)
@@ -170,7 +178,29 @@ def module_bindings(tree: ast.Module) -> Bindings:
                     out.add(sub.target.id, "other", stmt)
 
     visit(tree.body)
+    for name, node in mutations(tree):
+        out.add(name, "other", node)
     return out
+
+
+# Methods that change a list or dict in place: a literal bound to a name they are called on is not
+# what gets sent (`history.append(...)` makes a one-turn literal a conversation).
+MUTATORS = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "update", "setdefault",
+                      "sort", "reverse", "popitem", "__setitem__", "__iadd__"})
+
+
+def mutations(tree: ast.AST) -> Iterator[tuple[str, ast.AST]]:
+    """Names changed in place anywhere under ``tree``: ``x.append(...)``, ``x[k] = ...``, ``del x[k]``."""
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in MUTATORS
+                and isinstance(node.func.value, ast.Name)):
+            yield node.func.value.id, node
+        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            base = node.value
+            while isinstance(base, ast.Subscript):
+                base = base.value
+            if isinstance(base, ast.Name):
+                yield base.id, node
 
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
@@ -230,9 +260,19 @@ def _start(node: ast.stmt) -> int:
     return min([node.lineno, *(d.lineno for d in decorators)])
 
 
+def thread_model_aliases(tree: ast.Module) -> frozenset[str]:
+    """Local names of orq SDK thread models (``import Thread as T``), for the gate, which sees no scopes."""
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("orq_ai_sdk"):
+            out.update(a.asname or a.name for a in node.names if THREAD_MODEL.match(a.name))
+    return frozenset(out)
+
+
 def plan(tree: ast.Module, targets: Sequence[str]) -> Plan | None:
     """The spans (outermost function or module-level statement) that hold candidates."""
     spans: dict[tuple[int, int], None] = {}
+    models = thread_model_aliases(tree)
 
     def is_candidate(node: ast.AST) -> bool:
         if isinstance(node, ast.Call):
@@ -242,9 +282,9 @@ def plan(tree: ast.Module, targets: Sequence[str]) -> Plan | None:
             if names is None:
                 return False
             dotted = normal(names)
-            if ends_with(dotted, targets):
+            if ends_with(dotted, (*targets, *ORQ_SDK_CALLS)) or names[-1] in SPAN_CALLS:
                 return True
-            return bool(ends_with(dotted, ORQ_SDK_CALLS)) and any(k.arg == "thread" for k in node.keywords)
+            return THREAD_MODEL.match(names[-1]) is not None or names[-1] in models
         if isinstance(node, ast.Dict):
             return any(isinstance(k, ast.Constant) and k.value == "orq" and isinstance(v, ast.Dict)
                        for k, v in zip(node.keys, node.values, strict=False))
