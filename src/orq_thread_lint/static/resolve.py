@@ -19,7 +19,7 @@ import libcst as cst
 
 from ..values import Hole, List, Mapping, Node, Partial, Scalar, Text, Unknown
 from .imports import imported_names, is_thread_model
-from .segments import MUTATORS, THREAD_MODEL, Bindings, Segment
+from .segments import MUTATORS, Bindings, Segment
 
 _MAX_DEPTH = 24
 _UUID_CALLS = frozenset({"uuid1", "uuid3", "uuid4", "uuid5", "uuid6", "uuid7", "UUID"})
@@ -457,7 +457,7 @@ class Resolver:
             if isinstance(template, str):
                 return self._format(template, expr, path, anchor)
         name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
-        if THREAD_MODEL.match(name) and is_thread_model(self.qualified(func) or ""):
+        if is_thread_model(self.qualified(func) or ""):
             return CstMapping.of_dict_call(expr, self, path)
         if name in ("get", "getattr") and path.rpartition(".")[2] == "id":
             empty = _empty_default(expr, name)

@@ -17,6 +17,7 @@ from ..rules.request import HEADER, Api, check_request_node, one_shot
 from ..rules.thread import Emitter, check_thread_node
 from ..values import Mapping, Node, Text
 from .clients import client_of
+from .imports import is_thread_model
 from .resolve import (
     Anchor,
     ClassScope,
@@ -118,7 +119,7 @@ class _Collector(cst.CSTVisitor):
             self.sites.append(Site("target", node, dotted, self._resolver(), target))
         elif last in SPAN_CALLS:
             self.sites.append(Site("span", node, dotted, self._resolver(), last))
-        elif THREAD_MODEL.match(last):
+        elif THREAD_MODEL.match(last) or is_thread_model(self.ctx.imports.get(last, "")):
             self.sites.append(Site("model", node, dotted, self._resolver()))
         elif "orq" in keywords:
             kind = "payload" if dotted == "dict" else "orq-keyword"
