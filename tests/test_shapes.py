@@ -154,3 +154,10 @@ def test_the_prefilter_keeps_every_shape(tmp_path: Path) -> None:
         (tmp_path / name).write_text(code)
         assert gate.may_hold(code.encode()), name
         assert check_paths([str(tmp_path / name)], Policy.from_dict({})).findings, name
+
+
+def test_a_violation_reads_as_a_sentence_with_its_place_first() -> None:
+    policy = Policy.from_dict({"thread-placement": "orq", "runtime": {"mode": "repair"}})
+    out = policy.check_request({"model": "m", "thread": {"id": "user-1-a"}})
+    assert [str(v) for v in out] == [
+        "OTL103 thread: thread-placement is 'orq', so the thread at the top level belongs in orq.thread"]
