@@ -85,7 +85,7 @@ def test_shape_gives_exactly_its_expected_findings(path: Path) -> None:
 def test_require_thread_all_reports_every_target_call_and_off_none() -> None:
     path = SHAPES / "plain_openai.py"
     every = check_paths([str(path)], Policy.from_dict({"calls": {"require-thread": "all"}}))
-    assert sorted(f.row for f in every.findings if f.code == "OTL101") == [13, 17, 21, 26, 30, 34, 39, 47]
+    assert sorted(f.row for f in every.findings if f.code == "OTL101") == [15, 19, 23, 28, 32, 36, 41, 49, 55]
     path = SHAPES / "orq_openai.py"
     none = check_paths([str(path)], Policy.from_dict({"calls": {"require-thread": "off"}}))
     assert [f for f in none.findings if f.code == "OTL101"] == []

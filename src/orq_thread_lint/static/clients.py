@@ -90,18 +90,16 @@ class _Tracer:
 
     # openai clients -----------------------------------------------------------------------------
     def _routed(self, call: cst.Call, resolver: Resolver) -> bool:
-        for arg in call.args:
-            if arg.keyword is None or arg.keyword.value not in ("base_url", "api_key"):
-                continue
-            if arg.keyword.value == "base_url":
-                value = resolver.value(arg.value, "base_url")
-                texts = [value.value] if isinstance(value, Text) else (
-                    value.literals if isinstance(value, Partial) else [])
-                if any(url in text for text in texts for url in self.orq_urls):
-                    return True
-            if self._from_orq_env(arg.value, resolver, 0):
+        args = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
+        if "base_url" in args:
+            value = resolver.value(args["base_url"], "base_url")
+            texts = [value.value] if isinstance(value, Text) else (
+                value.literals if isinstance(value, Partial) else [])
+            if any(url in text for text in texts for url in self.orq_urls):
                 return True
-        return False
+            if isinstance(value, Text):
+                return False  # a known address elsewhere, whatever key it is given
+        return any(self._from_orq_env(args[k], resolver, 0) for k in ("base_url", "api_key") if k in args)
 
     def _from_orq_env(self, expr: cst.BaseExpression, resolver: Resolver, depth: int) -> bool:
         """Whether the value is read from an ``ORQ`` environment variable (inside ``+``, f-strings,
