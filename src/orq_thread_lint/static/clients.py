@@ -20,7 +20,7 @@ import libcst as cst
 from ..values import Partial, Text
 from .imports import is_openai_client, is_orq_client
 from .resolve import FunctionScope, Resolver
-from .segments import TRANSPARENT
+from .segments import TRANSPARENT, Segment
 
 Client = Literal["openai-orq", "openai", "orq-sdk"]
 _MAX_DEPTH = 8
@@ -164,19 +164,23 @@ class _Tracer:
                   and n.attr == attr and isinstance(n.value, ast.Name) and n.value.id == "self"]
         if len(stores) != 1 or not (init.lineno <= stores[0].lineno <= (init.end_lineno or init.lineno)):
             return None
-        start = min([init.lineno, *(d.lineno for d in init.decorator_list)])
-        segment = self.ctx.segment(start, init.end_lineno or init.lineno)
-        if segment is None:
+        parsed = self._parse(init)
+        if parsed is None:
             return None
-        func = next((s for s in segment.body() if isinstance(s, cst.FunctionDef)), None)
-        if func is None:
-            return None
+        segment, func = parsed
         for node in _walk_own(func.body):
             if isinstance(node, cst.Assign) and len(node.targets) == 1:
                 target = node.targets[0].target
                 if isinstance(target, cst.Attribute) and target.attr.value == attr:
                     return node.value, resolver.at(segment, (FunctionScope(func, segment),))
         return None
+
+    def _parse(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[Segment, cst.FunctionDef] | None:
+        """A function of the file parsed by libcst on its own (decorators included)."""
+        start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+        segment = self.ctx.segment(start, node.end_lineno or node.lineno)
+        func = next((s for s in segment.body() if isinstance(s, cst.FunctionDef)), None) if segment else None
+        return (segment, func) if segment is not None and func is not None else None
 
     def _factory(self, name: str, resolver: Resolver, depth: int) -> Client | None:
         """The client a module-level function of this file returns, if every return gives the same."""
@@ -185,14 +189,10 @@ class _Tracer:
         kinds = self.ctx.bindings.kinds.get(name, [])
         if len(kinds) != 1 or not isinstance(kinds[0][1], (ast.FunctionDef, ast.AsyncFunctionDef)):
             return None
-        node = kinds[0][1]
-        start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-        segment = self.ctx.segment(start, node.end_lineno or node.lineno)
-        if segment is None:
+        parsed = self._parse(kinds[0][1])
+        if parsed is None:
             return None
-        func = next((s for s in segment.body() if isinstance(s, cst.FunctionDef)), None)
-        if func is None:
-            return None
+        segment, func = parsed
         inner = resolver.at(segment, (FunctionScope(func, segment),))
         returns = [n for n in _walk_own(func.body) if isinstance(n, cst.Return)]
         kinds_seen = {self.trace(r.value, inner, depth + 1) if r.value is not None else None for r in returns}

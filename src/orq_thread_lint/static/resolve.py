@@ -313,18 +313,14 @@ class Resolver:
         name = expr.value
         if name in ("None", "True", "False"):
             return Scalar(ast.literal_eval(name), path, anchor)
-        for index in range(len(self.scopes) - 1, -1, -1):
-            scope = self.scopes[index]
-            if isinstance(scope, ClassScope) and index != len(self.scopes) - 1:
-                continue
-            bound = scope.names.get(name)
-            if not bound:
-                continue
+        local = self._scope_of(name)
+        if local is not None:
+            index, bound = local
             if len(bound) == 1 and bound[0][0] == "loop":
                 return Counter(path, anchor)
             kind, value = bound[0]
             if len(bound) == 1 and kind == "assign" and value is not None:
-                return self.at(scope.segment, self.scopes[: index + 1]).value(value, path)
+                return self.at(self.scopes[index].segment, self.scopes[: index + 1]).value(value, path)
             return Unknown(path, anchor)
         found = self.ctx.constant(name)
         if found is None:
@@ -332,19 +328,26 @@ class Resolver:
         value, segment = found
         return self.at(segment, ()).value(value, path)
 
-    def binding(self, name: str) -> tuple[str, cst.BaseExpression, Resolver] | None:
-        """The one binding of ``name`` seen from here with its expression (``assign`` or ``with``),
-        and the resolver of the scope it was made in; None when it is bound otherwise or twice."""
+    def _scope_of(self, name: str) -> tuple[int, list[tuple[str, cst.BaseExpression | None]]] | None:
+        """The innermost scope seen from here that binds ``name`` (a class body only from inside it)."""
         for index in range(len(self.scopes) - 1, -1, -1):
             scope = self.scopes[index]
             if isinstance(scope, ClassScope) and index != len(self.scopes) - 1:
                 continue
             bound = scope.names.get(name)
-            if not bound:
-                continue
+            if bound:
+                return index, bound
+        return None
+
+    def binding(self, name: str) -> tuple[str, cst.BaseExpression, Resolver] | None:
+        """The one binding of ``name`` seen from here with its expression (``assign`` or ``with``),
+        and the resolver of the scope it was made in; None when it is bound otherwise or twice."""
+        local = self._scope_of(name)
+        if local is not None:
+            index, bound = local
             kind, value = bound[0]
             if len(bound) == 1 and kind in ("assign", "with") and value is not None:
-                return kind, value, self.at(scope.segment, self.scopes[: index + 1])
+                return kind, value, self.at(self.scopes[index].segment, self.scopes[: index + 1])
             return None
         constant = self.ctx.constant(name)
         if constant is not None:
