@@ -107,6 +107,10 @@ def test_advice_speaks_the_callers_api_and_follows_thread_placement() -> None:
     sdk_missing = by_file[("orq_sdk_models.py", "OTL101", 35)].violation
     assert sdk_missing.suggestion is not None and sdk_missing.suggestion.startswith("thread=")
     assert "thread=" in by_file[("orq_sdk_models.py", "OTL103", 53)].violation.message
+    lines = (SHAPES / "orq_sdk_models.py").read_text(encoding="utf-8").splitlines()
+    row = next(n for n, line in enumerate(lines, 1) if "orq.router.chat.completions.create" in line)
+    assert by_file[("orq_sdk_models.py", "OTL101", row)].violation.suggestion == \
+        "orq={'thread': {'id': ..., 'tags': [...]}}"
     openai_missing = by_file[("orq_openai.py", "OTL101", 14)].violation
     assert openai_missing.suggestion is not None and openai_missing.suggestion.startswith("extra_body={'orq'")
     meta = by_file[("orq_openai.py", "OTL103", 83)].violation.message

@@ -153,7 +153,7 @@ class FunctionScope(Scope):
                 for alias in node.names:
                     name = alias.asname.name if alias.asname else alias.name
                     self.bind(cst.helpers.get_full_name_for_node(name).split(".")[0]  # type: ignore[union-attr]
-                              if not isinstance(name, cst.Name) else name.value, "other")
+                              if not isinstance(name, cst.Name) else name.value, "import")
             elif isinstance(node, (cst.Global, cst.Nonlocal)):
                 for item in node.names:
                     self.bind(item.name.value, "other")
@@ -362,8 +362,11 @@ class Resolver:
         if isinstance(expr, cst.Attribute):
             base = self.qualified(expr.value)
             return f"{base}.{expr.attr.value}" if base else None
-        if not isinstance(expr, cst.Name) or any(expr.value in scope.names for scope in self.scopes):
+        if not isinstance(expr, cst.Name):
             return None
+        local = self._scope_of(expr.value)
+        if local is not None and any(kind != "import" for kind, _ in local[1]):
+            return None  # a local name, not the import
         return self.ctx.imports.get(expr.value)
 
     # strings ------------------------------------------------------------------------------------
