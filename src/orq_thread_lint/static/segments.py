@@ -2,8 +2,9 @@
 really hold candidates. libcst then parses only those statements (an outermost function, or a
 module-level statement), never the whole file.
 
-A candidate is a call to a target (``chat.completions.create`` ...), an orq SDK call with a
-``thread=`` keyword, any call with an ``orq=`` keyword, or a dict literal with an ``"orq"`` key
+A candidate is a call to a target (``chat.completions.create`` ...) or an orq SDK call, a call
+that may set span attributes (``set_attribute`` ...), a call of an orq SDK thread model
+(``Thread(...)``), any call with an ``orq=`` keyword, or a dict literal with an ``"orq"`` key
 holding a dict. Everything the visitor looks at is one of these, so a file without any is proved
 clean without being parsed by libcst.
 """
@@ -44,7 +45,8 @@ _EQUALS = re.compile(_SEP + b"=")
 class Prefilter:
     """Proves a file holds nothing the visitor would look at, from its bytes alone.
 
-    A candidate needs an ``"orq"`` key, an ``orq=`` keyword, or the last two names of a target or
+    A candidate needs an ``"orq"`` key, an ``orq=`` keyword, a span method's name, the word
+    ``Thread`` (every thread model's name and import holds it), or the last two names of a target or
     orq SDK call (split over lines, continuations and comments as Python allows). The search
     finds the first name of each pair at C speed and looks at what follows only there.
     """

@@ -2,7 +2,10 @@
 
 Calls to targets (``chat.completions.create`` ...) become request bodies built the way the
 openai SDK builds them (keyword arguments, then ``extra_body`` merged over them); orq SDK calls
-give their ``thread=``; any dict literal with an ``"orq"`` key holding a dict is an orq payload.
+give their keyword arguments (``thread=``, ``metadata=``); orq SDK thread models and the
+``orq.thread_id``/``orq.tags`` attributes of OpenTelemetry spans are threads; any dict literal with
+an ``"orq"`` key holding a dict is an orq payload. Whether a call must carry a thread (OTL101)
+depends on its client (static/clients.py).
 """
 
 from __future__ import annotations
@@ -178,8 +181,8 @@ def _request(body: Mapping, emit: Emitter, handled: set[int], *, header: Node | 
 
 
 def _requires_thread(site: Site, body: Mapping, client: str | None, emit: Emitter) -> bool:
-    """OTL101 applies: by `[calls] require-thread`, and for "orq-clients" only to a call on a client
-    traced to orq that sends more than one provably lone turn."""
+    """Whether OTL101 applies, by `[calls] require-thread`: with "orq-clients", only to a call on a
+    client traced to orq whose request isn't provably one-shot."""
     mode = emit.policy.config.calls.require_thread
     if site.kind == "sdk" and not ends_with(site.dotted, SDK_CONVERSATION_CALLS):
         return False  # get_config and the deprecated agent calls send no conversation to group
