@@ -27,9 +27,10 @@ ORQ_SDK_CALLS = (
 )
 # OpenTelemetry calls that may set `orq.thread_id` / `orq.tags` on a span.
 SPAN_CALLS = ("set_attribute", "set_attributes", "start_span", "start_as_current_span")
-# orq SDK thread models (`Thread(...)`, `models.ThreadTypedDict(...)`, `ResponseThread(...)`): any
-# file that names one holds these bytes, aliases included (the import names the model).
-MODEL_WORD = "Thread"
+# orq SDK thread models (`Thread(...)`, `models.ThreadTypedDict(...)`, `ResponseThread(...)`): a
+# model is only known by its import from orq's SDK, so a file that uses one holds both words,
+# aliases included (the import names the model).
+MODEL_WORDS = (b"orq_ai_sdk", b"Thread")
 THREAD_MODEL = re.compile(r"\w*Thread(?:TypedDict)?\Z")
 # Attribute names that sit inside a call chain without changing what is called.
 TRANSPARENT = frozenset({"with_options", "with_raw_response", "with_streaming_response", "beta"})
@@ -53,7 +54,7 @@ class Prefilter:
 
     def __init__(self, targets: Sequence[str]) -> None:
         follow: dict[bytes, set[bytes]] = {}
-        for target in {*targets, *ORQ_SDK_CALLS, *SPAN_CALLS, MODEL_WORD}:
+        for target in {*targets, *ORQ_SDK_CALLS, *SPAN_CALLS}:
             *head, last = target.split(".")
             follow.setdefault((head[-1] if head else last).encode(), set()).add(last.encode() if head else b"")
         dot = _SEP + rb"\." + _SEP
@@ -64,8 +65,15 @@ class Prefilter:
             if b"" not in tails else None
             for word, tails in follow.items()
         }
+        # A word kept on any occurrence makes a longer word holding it redundant (`set_attributes`).
+        anywhere = [w for w, p in self.follow.items() if p is None]
+        for word in anywhere:
+            if any(other != word and other in word for other in anywhere):
+                del self.follow[word]
 
     def may_hold(self, data: bytes) -> bool:
+        if all(word in data for word in MODEL_WORDS):
+            return True
         i = data.find(b"orq")
         while i >= 0:
             before, after = data[i - 1 : i], data[i + 3 : i + 4]
@@ -262,13 +270,18 @@ def _start(node: ast.stmt) -> int:
     return min([node.lineno, *(d.lineno for d in decorators)])
 
 
-def thread_model_aliases(tree: ast.Module) -> frozenset[str]:
-    """Local names of orq SDK thread models (``import Thread as T``), for the gate, which sees no scopes."""
+def thread_model_aliases(tree: ast.Module) -> frozenset[str] | None:
+    """Local names of orq SDK thread models (``import Thread as T``), for the gate, which sees no
+    scopes; None when the file imports nothing from orq's SDK (then no call is a model)."""
     out: set[str] = set()
+    seen = False
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("orq_ai_sdk"):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "orq_ai_sdk":
+            seen = True
             out.update(a.asname or a.name for a in node.names if THREAD_MODEL.match(a.name))
-    return frozenset(out)
+        elif isinstance(node, ast.Import) and any(a.name.split(".")[0] == "orq_ai_sdk" for a in node.names):
+            seen = True
+    return frozenset(out) if seen else None
 
 
 def plan(tree: ast.Module, targets: Sequence[str]) -> Plan | None:
@@ -286,7 +299,7 @@ def plan(tree: ast.Module, targets: Sequence[str]) -> Plan | None:
             dotted = normal(names)
             if ends_with(dotted, (*targets, *ORQ_SDK_CALLS)) or names[-1] in SPAN_CALLS:
                 return True
-            return THREAD_MODEL.match(names[-1]) is not None or names[-1] in models
+            return models is not None and (THREAD_MODEL.match(names[-1]) is not None or names[-1] in models)
         if isinstance(node, ast.Dict):
             return any(isinstance(k, ast.Constant) and k.value == "orq" and isinstance(v, ast.Dict)
                        for k, v in zip(node.keys, node.values, strict=False))
