@@ -10,7 +10,8 @@ import ast
 
 from .segments import THREAD_MODEL, Bindings
 
-OPENAI_CLIENTS = frozenset({"OpenAI", "AsyncOpenAI", "AzureOpenAI", "AsyncAzureOpenAI"})
+# `Client` and `AsyncClient` are the openai package's own aliases of the first two.
+OPENAI_CLIENTS = frozenset({"OpenAI", "AsyncOpenAI", "AzureOpenAI", "AsyncAzureOpenAI", "Client", "AsyncClient"})
 ORQ_CLIENTS = frozenset({"Orq"})
 
 
