@@ -12,7 +12,8 @@ from functools import lru_cache
 from typing import Literal, NamedTuple
 
 from ..values import List, Mapping, Node, Partial, Text
-from .thread import Emitter, check_id, check_thread_node, show
+from .redact import key_path, show
+from .thread import Emitter, check_id, check_thread_node
 
 # How the caller passes a thread, so advice speaks its API: a raw request body ("body", runtime and
 # logs), the openai SDK ("openai": `extra_body=`), orq's SDK methods that take `thread=`
@@ -51,8 +52,13 @@ _ORDINARY = frozenset({
 })
 
 
-@lru_cache(maxsize=4096)
 def _near_miss(key: str) -> bool:
+    # A key of more than 9 characters is never within 0.8 of "thread" (6): no need to cache it.
+    return len(key) <= 9 and _short_near_miss(key)
+
+
+@lru_cache(maxsize=4096)
+def _short_near_miss(key: str) -> bool:
     if key == "thread" or key in ORQ_FIELDS or key in FLAT_THREAD_KEYS:
         return False
     low = key.lower()
@@ -90,8 +96,8 @@ def _scan_level(container: Mapping, emit: Emitter, where: str, hint: str = "{'th
         if key in _ORDINARY:
             continue
         if _near_miss(key):
-            emit("OTL015", f"unknown key {key!r} in {where}; did you mean 'thread'?",
-                 path=f"{container.path}.{key}" if container.path else key,
+            emit("OTL015", f"unknown key {show(key)} in {where}; did you mean 'thread'?",
+                 path=key_path(container.path, key),
                  anchor=container.key_anchor(key), suggestion="thread")
             misplaced = True
         elif key in FLAT_THREAD_KEYS:

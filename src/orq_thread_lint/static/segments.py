@@ -192,6 +192,11 @@ def module_bindings(tree: ast.Module) -> Bindings:
     visit(tree.body)
     for name, node in mutations(tree):
         out.add(name, "other", node)
+    # `global NAME` anywhere (a function, a method, a class body) rebinds the module's NAME there.
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Global):
+            for name in node.names:
+                out.add(name, "other", node)
     return out
 
 

@@ -10,17 +10,19 @@ depends on its client (static/clients.py).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
 
 from ..rules.code import check_code_id
+from ..rules.minted import Mint, check_minted_id
 from ..rules.request import HEADER, Api, check_request_node, one_shot
 from ..rules.thread import Emitter, check_thread_node
 from ..values import Mapping, Node, Text
 from .clients import client_of
 from .imports import is_thread_model
+from .minted import per_request
 from .resolve import (
     Anchor,
     ClassScope,
@@ -171,13 +173,19 @@ def _orq_keyword(arg: cst.Arg, site: Site, emit: Emitter) -> None:
 
 
 def _request(body: Mapping, emit: Emitter, handled: set[int], *, header: Node | None = None,
-             require_thread: bool, api: Api) -> None:
+             require_thread: bool, api: Api, minted: Callable[[Mint], bool]) -> None:
     found = check_request_node(body, emit, header=header, require_thread=require_thread, api=api)
     for item in found:
         check_code_id(item.node, emit)
+        check_minted_id(item.node, emit, minted)
         anchor = item.node.anchor
         if isinstance(anchor, Anchor):
             handled.add(id(anchor.node))  # an orq SDK model checked here isn't checked again alone
+
+
+def _minted(site: Site) -> Callable[[Mint], bool]:
+    assert isinstance(site.node, cst.Call)
+    return per_request(site.node, site.resolver.anchor(site.node), site.resolver.scopes)
 
 
 def _requires_thread(site: Site, body: Mapping, client: str | None, emit: Emitter) -> bool:
@@ -231,7 +239,8 @@ def _target(site: Site, emit: Emitter, handled: set[int]) -> None:
                 body.open = True  # the header may be among the unknown entries
         else:
             body.open = True
-    _request(body, emit, handled, header=header, require_thread=_requires_thread(site, body, client, emit), api=api)
+    _request(body, emit, handled, header=header, require_thread=_requires_thread(site, body, client, emit), api=api,
+             minted=_minted(site))
 
 
 def _model(site: Site, emit: Emitter) -> None:
