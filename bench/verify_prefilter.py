@@ -3,8 +3,8 @@
     python bench/verify_prefilter.py
 
 For every corpus file the prefilter rules out, Python's ast must find no candidate at all (no
-target call, orq SDK call with thread=, orq= keyword or orq payload dict): the full check would
-have reported nothing there. Prints the counts; exits 1 if any file was wrongly skipped.
+target call, orq SDK call, span attribute call, orq SDK thread model, orq= keyword or orq payload
+dict): the full check would have reported nothing there. Prints the counts; exits 1 if any file was wrongly skipped.
 """
 
 from __future__ import annotations

@@ -27,7 +27,14 @@ TRICKY = [
     "def f(o):\n    o.deployments.invoke(key='k', thread={'id': 'demo'})\n",
     "def f(c):\n    c.chat.completions.create(model='m', messages=[], orq\n        ={'thread': {'id': 'x1x1'}})\n",
     "def f(c):\n    c.chat.completions.with_streaming_response  .  create(model='m', messages=[])\n",
+    "from orq_ai_sdk.models import Thread as T\nT(id='')\n",
+    "from orq_ai_sdk import models\nX = models . ThreadTypedDict (id='  ')\n",
+    "K = 'orq.' + 'thread_id'\ndef f(s):\n    s.set_attribute(K, '')\n",
+    "def f(t):\n    with t.start_as_current_span('x', attributes={'orq.tags': 'a'}):\n        pass\n",
+    "from orq_ai_sdk import Orq\no = Orq()\ndef f(h):\n    o.deployments \\\n      .invoke_async(key='k', messages=h)\n",
 ]
+# Every target call must carry a thread here, whatever its client: the prefilter is what is tested.
+ALL = {"calls": {"require-thread": "all"}}
 
 
 def _assert_exact(data: bytes, policy: Policy, name: str) -> None:
@@ -40,7 +47,7 @@ def _assert_exact(data: bytes, policy: Policy, name: str) -> None:
 
 @pytest.mark.parametrize("source", TRICKY)
 def test_prefilter_keeps_every_file_with_findings(source: str) -> None:
-    policy = Policy.preset()
+    policy = Policy.from_dict(ALL)
     assert check_bytes(source.encode(), "t.py", policy, prefilter=False).findings, source
     _assert_exact(source.encode(), policy, "t.py")
 

@@ -11,6 +11,8 @@ from orq_thread_lint.policy import Policy
 from orq_thread_lint.static.run import check_paths
 
 PATTERNS = {"thread-id": {"patterns": ["user-{user_id}-{session_id}", "ticket-{ticket_id:int}"]}}
+# Every target call must carry a thread, whatever its client (how these tests see which calls are targets).
+ALL = {"calls": {"require-thread": "all"}}
 
 
 def lint(tmp_path: Path, code: str, config: dict[str, object] | None = None, name: str = "mod.py") -> list[tuple[int, str]]:
@@ -139,7 +141,7 @@ def test_missing_thread_on_target_calls_only(tmp_path: Path) -> None:
         client.chat.completions.create(model="m", messages=[], extra_headers={"X-ORQ-THREAD-ID": f"user-{c2}"})
         client.files.create(file=b"")
     """
-    assert lint(tmp_path, code) == [(3, "OTL101"), (4, "OTL101"), (5, "OTL101"), (6, "OTL101"), (7, "OTL101")]
+    assert lint(tmp_path, code, ALL) == [(3, "OTL101"), (4, "OTL101"), (5, "OTL101"), (6, "OTL101"), (7, "OTL101")]
 
 
 def test_header_value_is_checked_as_an_id(tmp_path: Path) -> None:
@@ -156,7 +158,7 @@ def test_configured_targets(tmp_path: Path) -> None:
         llm.ask(prompt="x")
         llm.chat.completions.create(model="m", messages=[])
     """
-    assert lint(tmp_path, code, {"calls": {"targets": ["llm.ask"]}}) == [(3, "OTL101")]
+    assert lint(tmp_path, code, {"calls": {"targets": ["llm.ask"], "require-thread": "all"}}) == [(3, "OTL101")]
 
 
 def test_orq_keyword_and_router(tmp_path: Path) -> None:
@@ -230,8 +232,8 @@ def test_noqa_and_skip_file(tmp_path: Path) -> None:
         client.chat.completions.create(model="m", messages=[])  # noqa
         client.chat.completions.create(model="m", messages=[])  # noqa: OTL003
     """
-    assert lint(tmp_path, code) == [(5, "OTL101")]
-    assert lint(tmp_path, "# orq-thread-lint: skip-file\n" + textwrap.dedent(code)) == []
+    assert lint(tmp_path, code, ALL) == [(5, "OTL101")]
+    assert lint(tmp_path, "# orq-thread-lint: skip-file\n" + textwrap.dedent(code), ALL) == []
 
 
 def test_per_file_ignores_and_exclude(tmp_path: Path) -> None:
@@ -243,7 +245,7 @@ def test_per_file_ignores_and_exclude(tmp_path: Path) -> None:
     (tmp_path / "ignored.py").write_text(code)
     (tmp_path / ".gitignore").write_text("ignored.py\n")
     (tmp_path / "app.py").write_text(code)
-    policy = Policy.from_dict({"per-file-ignores": {"tests/*": ["OTL1"]}, "exclude": ["gen/"]},
+    policy = Policy.from_dict({"per-file-ignores": {"tests/*": ["OTL1"]}, "exclude": ["gen/"], **ALL},
                               path=tmp_path / "pyproject.toml")
     found = check_paths([str(tmp_path)], policy).findings
     assert [(Path(f.filename).name, f.code) for f in found] == [("app.py", "OTL101")]
@@ -253,7 +255,7 @@ def test_syntax_error_is_otl000_and_other_files_are_checked(tmp_path: Path) -> N
     (tmp_path / "bad.py").write_text("def go(client:\n    client.chat.completions.create()\n")
     (tmp_path / "good.py").write_text("def go(client):\n    client.chat.completions.create(model='m', messages=[])\n")
     (tmp_path / "latin.py").write_bytes(b"x = '\xe9'\norq = 1\n")
-    found = check_paths([str(tmp_path)], Policy.preset()).findings
+    found = check_paths([str(tmp_path)], Policy.from_dict(ALL)).findings
     assert sorted((Path(f.filename).name, f.code, f.row) for f in found) == [
         ("bad.py", "OTL000", 1), ("good.py", "OTL101", 2), ("latin.py", "OTL000", 1)]
 

@@ -124,6 +124,10 @@ class RuntimeConfig(_Model):
 class CallsConfig(_Model):
     targets: list[str] = Field(default_factory=lambda: list(DEFAULT_TARGETS))
     extend_targets: list[str] = Field(default_factory=list)
+    # OTL101 in code: only calls on clients traced to orq ("orq-clients"), every target call ("all"),
+    # or none ("off").
+    require_thread: Literal["orq-clients", "all", "off"] = "orq-clients"
+    orq_base_urls: list[str] = Field(default_factory=lambda: ["orq.ai"])
 
 
 class Config(_Model):

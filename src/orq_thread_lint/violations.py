@@ -18,5 +18,6 @@ class Violation:
     fix: object = field(default=None, compare=False, repr=False)
 
     def __str__(self) -> str:
-        where = f" at {self.path}" if self.path else ""
-        return f"{self.code} {self.message}{where}"
+        # The place first, as ruff does ("OTL103 thread: ..."): a message that names places itself
+        # still reads as one sentence.
+        return f"{self.code} {self.path}: {self.message}" if self.path else f"{self.code} {self.message}"

@@ -56,6 +56,16 @@ def _has_card(text: str) -> bool:
     return False
 
 
+def _top_level(labels: list[str]) -> bool:
+    """Whether a domain has a top-level label, where the id may go on after it with ``-`` or ``.``
+    (``alice@corp.io-s3``, ``bob@example.com.7``): a label of two letters or more before any dash."""
+    for label in labels:
+        head = label.split("-", 1)[0]
+        if len(head) >= 2 and head.isalpha():
+            return True
+    return False
+
+
 def find_pii(text: str) -> str | None:
     """What kind of personal data or secret ``text`` holds, or None."""
     if text.replace("-", "").replace("_", "").isalnum():
@@ -65,11 +75,8 @@ def find_pii(text: str) -> str | None:
         if _has_key(text):
             return "an API key"
         return "a payment-card number" if _has_card(text) else None
-    if "@" in text:
-        for m in _EMAIL.finditer(text):
-            tld = m.group(1).rsplit(".", 1)[1]
-            if len(tld) >= 2 and tld.isalpha():
-                return "an e-mail address"
+    if "@" in text and any(map(_top_level, (m.group(1).split(".")[1:] for m in _EMAIL.finditer(text)))):
+        return "an e-mail address"
     if "eyJ" in text and _JWT.search(text):
         return "a JWT-like token"
     if _has_key(text):

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import difflib
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
-from ..values import Mapping, Node, Text
+from ..values import List, Mapping, Node, Partial, Text
 from .redact import key_path, show
 from .thread import Emitter, check_id, check_thread_node
+
+# How the caller passes a thread, so advice speaks its API: a raw request body ("body", runtime and
+# logs), the openai SDK ("openai": `extra_body=`), orq's SDK methods that take `thread=`
+# ("orq-sdk"), and orq's SDK router chat completions, which take `orq=` ("orq-router").
+Api = Literal["body", "openai", "orq-sdk", "orq-router"]
 
 # Fields of the `orq` object next to `thread` (never near misses, and where a nested thread hides).
 ORQ_FIELDS = frozenset({
@@ -60,7 +65,30 @@ def _short_near_miss(key: str) -> bool:
     return low == "thread" or bool(difflib.get_close_matches(low, ["thread"], n=1, cutoff=0.8))
 
 
-def _scan_level(container: Mapping, emit: Emitter, where: str) -> bool:
+def _home(body: Mapping, placement: str) -> str:
+    """Where a thread belongs: thread-placement, or with ``any`` the place the rest of the request
+    already uses (an ``orq`` object means ``orq.thread``; else ``orq.thread``)."""
+    if placement == "top-level":
+        return "top-level"
+    if placement == "orq" or "orq" in body.keys():
+        return "orq"
+    return "top-level" if "identity" in body.keys() else "orq"
+
+
+def advice(body: Mapping, placement: str, api: Api) -> str:
+    """How to send the thread, in the caller's terms."""
+    if api == "orq-sdk":
+        return "thread={'id': ..., 'tags': [...]}"
+    if api == "orq-router":
+        return "orq={'thread': {'id': ..., 'tags': [...]}}"
+    home = _home(body, placement)
+    if api == "openai":
+        return ("extra_body={'orq': {'thread': {'id': ..., 'tags': [...]}}}" if home == "orq"
+                else "extra_body={'thread': {'id': ..., 'tags': [...]}}")
+    return "orq.thread" if home == "orq" else "the top-level 'thread'"
+
+
+def _scan_level(container: Mapping, emit: Emitter, where: str, hint: str = "{'thread': {'id': ...}}") -> bool:
     """OTL015 and OTL103 for keys beside `thread` in `orq` or the body. True if a misplaced thread
     was seen (so a missing thread isn't reported twice)."""
     misplaced = False
@@ -73,13 +101,14 @@ def _scan_level(container: Mapping, emit: Emitter, where: str) -> bool:
                  anchor=container.key_anchor(key), suggestion="thread")
             misplaced = True
         elif key in FLAT_THREAD_KEYS:
-            emit("OTL103", f"{key!r} in {where} is ignored by the router; send {{'thread': {{'id': ...}}}}",
+            emit("OTL103", f"{key!r} in {where} is ignored by the router; send the thread as {hint}",
                  path=f"{container.path}.{key}" if container.path else key, anchor=container.key_anchor(key))
             misplaced = True
     return misplaced
 
 
-def _scan_nested(container: Mapping, fields: frozenset[str] | None, emit: Emitter, keys: tuple[str, ...]) -> bool:
+def _scan_nested(container: Mapping, fields: frozenset[str] | None, emit: Emitter, keys: tuple[str, ...],
+                 hint: str) -> bool:
     """OTL103 for a thread hidden inside another field (`metadata.thread_id`, `orq.identity.thread`)."""
     misplaced = False
     for field in container.keys():
@@ -91,28 +120,29 @@ def _scan_nested(container: Mapping, fields: frozenset[str] | None, emit: Emitte
         for key in keys:
             if key in inner.keys():
                 path = f"{inner.path}.{key}"
-                emit("OTL103", f"a thread at {path} is ignored by the router; it belongs at "
-                               f"{'orq.thread' if container.path == 'orq' else 'thread'}",
+                emit("OTL103", f"a thread at {path} is ignored by the router; send it as {hint}",
                      path=path, anchor=inner.key_anchor(key))
                 misplaced = True
     return misplaced
 
 
 def check_request_node(body: Node, emit: Emitter, *, header: Node | None = None,
-                       require_thread: bool = True) -> list[Found]:
+                       require_thread: bool = True, api: Api = "body") -> list[Found]:
     """All request-level rules and the value rules of every thread found. Returns the threads."""
     if not isinstance(body, Mapping):
         return []
     placement = emit.policy.config.thread_placement
+    hint = advice(body, placement, api)
     found: list[Found] = []
-    misplaced = _scan_level(body, emit, "the request body")
+    misplaced = _scan_level(body, emit, "the request body", hint)
     meta = body.get("metadata")
     if isinstance(meta, Mapping):
-        misplaced |= _scan_nested(body, frozenset({"metadata"}), emit, METADATA_THREAD_KEYS)
+        misplaced |= _scan_nested(body, frozenset({"metadata"}), emit, METADATA_THREAD_KEYS, hint)
     orq = body.get("orq")
     if isinstance(orq, Mapping):
-        misplaced |= _scan_level(orq, emit, "orq")
-        misplaced |= _scan_nested(orq, ORQ_FIELDS, emit, ("thread", *FLAT_THREAD_KEYS))
+        inside = hint if api in ("orq-sdk", "orq-router") else advice(body, "orq", api)
+        misplaced |= _scan_level(orq, emit, "orq", inside)
+        misplaced |= _scan_nested(orq, ORQ_FIELDS, emit, ("thread", *FLAT_THREAD_KEYS), inside)
         node = orq.get("thread")
         if node is not None:
             found.append(Found("orq", node, orq.key_anchor("thread"), "orq.thread"))
@@ -121,16 +151,18 @@ def check_request_node(body: Node, emit: Emitter, *, header: Node | None = None,
         found.append(Found("top-level", node, body.key_anchor("thread"), "thread"))
 
     for item in found:
-        if placement != "any" and item.placement != placement:
+        if placement != "any" and item.placement != placement and api not in ("orq-sdk", "orq-router"):
             want = "orq.thread" if placement == "orq" else "the top-level 'thread'"
-            emit("OTL103", f"thread-placement is {placement!r}: move the thread from {item.path} to {want}",
+            here = "in orq.thread" if item.placement == "orq" else "at the top level"
+            emit("OTL103", f"thread-placement is {placement!r}, so the thread {here} belongs in {want}",
                  path=item.path, anchor=item.anchor, suggestion=want)
     if len(found) == 2:
-        ids = [_id_text(f.node) for f in found]
-        if ids[0] is not None and ids[1] is not None and ids[0] != ids[1]:
+        ids = [_id_of(f.node) for f in found]
+        if ids[0] is not None and ids[1] is not None and _differ(ids[0], ids[1]):
             later = max(reversed(found), key=lambda f: _order(f.anchor))
             emit("OTL103", f"the request carries two threads with different ids ({show(ids[0])} at orq.thread, "
-                           f"{show(ids[1])} at thread); the router reads one", path=later.path, anchor=later.anchor)
+                           f"{show(ids[1])} at thread); the router reads only one of them",
+                 path=later.path, anchor=later.anchor)
     for item in found:
         check_thread_node(item.node, emit)
     if header is not None:
@@ -138,16 +170,67 @@ def check_request_node(body: Node, emit: Emitter, *, header: Node | None = None,
     orq_unknown = orq is not None and (not isinstance(orq, Mapping) or orq.open)
     if require_thread and not found and header is None and not misplaced and not body.open and not orq_unknown:
         emit("OTL101", "request carries no thread; it won't be grouped with the rest of its conversation",
-             body, path="", suggestion="extra_body={'orq': {'thread': {'id': ..., 'tags': [...]}}}")
+             body, path="", suggestion=hint if api != "body" else advice(body, placement, "openai"))
     return found
 
 
-def _id_text(node: Node) -> str | None:
+# Request fields that make a call part of a conversation kept elsewhere (a chain of responses, an
+# agent task): never one-shot.
+_HISTORY_FIELDS = ("previous_response_id", "conversation", "conversation_id", "task_id")
+_TURN_FIELDS = ("messages", "input", "prompt", "message")
+_SINGLE_ROLES = frozenset({"system", "developer", "user"})
+
+
+def one_shot(body: Mapping) -> bool:
+    """Whether a request provably has nothing to group: no conversation at all (a deployment
+    invoked with ``inputs`` only), or a literal turn list with at most one user turn beside system
+    or developer turns and no assistant turn (a literal or f-string ``input`` too)."""
+    if body.open or any(k in body.keys() for k in _HISTORY_FIELDS):
+        return False
+    return all(_single_turn(body.get(k)) for k in _TURN_FIELDS if k in body.keys())
+
+
+def _single_turn(node: Node | None) -> bool:
+    if isinstance(node, (Text, Partial)):
+        return True
+    items = [node] if isinstance(node, Mapping) else node.items if isinstance(node, List) and not node.open else None
+    if items is None:
+        return False
+    users = 0
+    for item in items:
+        role = item.get("role") if isinstance(item, Mapping) and not item.open else None
+        if not isinstance(role, Text) or role.value not in _SINGLE_ROLES:
+            return False
+        users += role.value == "user"
+    return users <= 1
+
+
+def _id_of(node: Node) -> Text | Partial | None:
     if isinstance(node, Mapping):
         ident = node.get("id")
-        if isinstance(ident, Text):
-            return ident.value
+        if isinstance(ident, (Text, Partial)):
+            return ident
     return None
+
+
+def _ends(node: Text | Partial) -> tuple[str, str]:
+    """The literal text an id provably starts and ends with."""
+    if isinstance(node, Text):
+        return node.value, node.value
+    parts = node.parts
+    return (parts[0] if isinstance(parts[0], str) else "",
+            parts[-1] if isinstance(parts[-1], str) else "")
+
+
+def _differ(a: Text | Partial, b: Text | Partial) -> bool:
+    """Whether two ids are provably different: both literal and unequal, or literal ends that no
+    values of the holes could make agree."""
+    if isinstance(a, Text) and isinstance(b, Text):
+        return a.value != b.value
+    (a_head, a_tail), (b_head, b_tail) = _ends(a), _ends(b)
+    head = not (a_head.startswith(b_head) or b_head.startswith(a_head))
+    tail = not (a_tail.endswith(b_tail) or b_tail.endswith(a_tail))
+    return head or tail
 
 
 def _order(anchor: object) -> tuple[int, int]:

@@ -105,7 +105,7 @@ def analyse(text: str, encoding: str, filename: str, policy: Policy,
     from .visitor import check_segment
 
     lines = source_lines(text)
-    ctx = FileContext(lines, found.bindings)
+    ctx = FileContext(lines, found.bindings, tree)
     out: list[Violation] = []
     emit = Emitter(policy, out, seen)
     segments = []

@@ -20,7 +20,8 @@ import libcst as cst
 from ..rules.minted import Mint, Minted, MintedHole, MintedUUID, mint_of
 from ..values import Hole, List, Mapping, Node, Partial, Scalar, Text, Unknown
 from .fresh import fresh_call, keeps_fresh
-from .segments import Bindings, Segment
+from .imports import imported_names, is_thread_model
+from .segments import MUTATORS, Bindings, Segment
 
 _MAX_DEPTH = 24
 # Bounds that keep value following linear in the file (names can refer to names many times over,
@@ -121,6 +122,23 @@ class FunctionScope(Scope):
                 self.bind(star.name.value, "other")
         if isinstance(node, cst.FunctionDef):
             self._collect(node.body)
+            self._mutated(node.body)
+
+    def _mutated(self, root: cst.CSTNode) -> None:
+        """A name changed in place here or in a nested function is not the literal it was bound to."""
+        stack: list[cst.CSTNode] = [root]
+        while stack:
+            node = stack.pop()
+            if (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
+                    and node.func.attr.value in MUTATORS and isinstance(node.func.value, cst.Name)):
+                self.bind(node.func.value.value, "mutate")
+            elif isinstance(node, (cst.AssignTarget, cst.Del)):
+                base: cst.BaseExpression = node.target
+                while isinstance(base, cst.Subscript):
+                    base = base.value
+                if base is not node.target and isinstance(base, cst.Name):
+                    self.bind(base.value, "mutate")
+            stack.extend(node.children)
 
     def _collect(self, root: cst.CSTNode) -> None:
         stack: list[cst.CSTNode] = list(root.children)
@@ -147,14 +165,14 @@ class FunctionScope(Scope):
             elif isinstance(node, cst.For):
                 _bind_loop(self, node.target, node.iter)
             elif isinstance(node, cst.WithItem) and node.asname is not None:
-                self.bind_target(node.asname.name)
+                self.bind_target(node.asname.name, "with", node.item)
             elif isinstance(node, cst.ExceptHandler) and node.name is not None:
                 self.bind_target(node.name.name)
             elif isinstance(node, (cst.Import, cst.ImportFrom)) and not isinstance(node.names, cst.ImportStar):
                 for alias in node.names:
                     name = alias.asname.name if alias.asname else alias.name
                     self.bind(cst.helpers.get_full_name_for_node(name).split(".")[0]  # type: ignore[union-attr]
-                              if not isinstance(name, cst.Name) else name.value, "other")
+                              if not isinstance(name, cst.Name) else name.value, "import")
             elif isinstance(node, (cst.Global, cst.Nonlocal)):
                 for item in node.names:
                     self.bind(item.name.value, "other")
@@ -216,15 +234,28 @@ class CompScope(Scope):
 class FileContext:
     """Per-file state: its lines, module bindings, and module constants parsed on demand."""
 
-    def __init__(self, lines: Sequence[str], bindings: Bindings) -> None:
+    def __init__(self, lines: Sequence[str], bindings: Bindings, tree: ast.Module | None = None) -> None:
         self.lines = lines
         self.bindings = bindings
+        self.tree = tree  # the whole file's ast, where clients and imports are traced
+        self.imports = imported_names(tree, bindings) if tree is not None else {}
         self._constants: dict[str, tuple[cst.BaseExpression, Segment] | None] = {}
+        self._segments: dict[tuple[int, int], Segment | None] = {}
         self.memo: dict[str, Node] = {}  # module constants' values
         self.steps = 0
         self.max_steps = _STEPS_BASE + _STEPS_PER_LINE * len(lines)
         self.cut = 0  # how often following stopped at the depth or step bound (results then aren't kept)
         self.active = 0  # evaluations under way (the outermost one answers "unknown" when steps run out)
+
+    def segment(self, start: int, end: int) -> Segment | None:
+        """Lines ``start..end`` parsed on their own (once), or None if libcst can't parse them."""
+        key = (start, end)
+        if key not in self._segments:
+            try:
+                self._segments[key] = Segment(self.lines, start, end)
+            except cst.ParserSyntaxError:
+                self._segments[key] = None
+        return self._segments[key]
 
     def constant(self, name: str) -> tuple[cst.BaseExpression, Segment] | None:
         """The value of a module-level name bound exactly once by a plain assignment."""
@@ -242,6 +273,27 @@ class FileContext:
                 found = None
         self._constants[name] = found
         return found
+
+    def with_item(self, name: str) -> tuple[cst.WithItem, Segment] | None:
+        """The item of a module-level ``with ... as name:`` that is the name's only binding."""
+        kinds = [k for k in self.bindings.kinds.get(name, []) if k[0] != "declare"]
+        if len(kinds) != 1 or kinds[0][0] != "with":
+            return None
+        stmt = kinds[0][1]
+        assert isinstance(stmt, (ast.With, ast.AsyncWith))
+        segment = self.segment(stmt.lineno, stmt.end_lineno or stmt.lineno)
+        item = _with_item(segment, name) if segment is not None else None
+        return (item, segment) if item is not None and segment is not None else None
+
+
+def _with_item(segment: Segment, name: str) -> cst.WithItem | None:
+    for stmt in segment.body():
+        if isinstance(stmt, cst.With):
+            for item in stmt.items:
+                if item.asname is not None and isinstance(item.asname.name, cst.Name) \
+                        and item.asname.name.value == name:
+                    return item
+    return None
 
 
 def _assigned_value(segment: Segment, name: str) -> tuple[cst.BaseExpression, Segment] | None:
@@ -335,17 +387,14 @@ class Resolver:
         name = expr.value
         if name in ("None", "True", "False"):
             return Scalar(ast.literal_eval(name), path, anchor)
-        for index in range(len(self.scopes) - 1, -1, -1):
-            scope = self.scopes[index]
-            if isinstance(scope, ClassScope) and index != len(self.scopes) - 1:
-                continue
-            bound = scope.names.get(name)
-            if not bound:
-                continue
+        local = self._scope_of(name)
+        if local is not None:
+            index, bound = local
             if len(bound) == 1 and bound[0][0] == "loop":
                 return Counter(path, anchor)
             kind, value = bound[0]
             if len(bound) == 1 and kind == "assign" and value is not None:
+                scope = self.scopes[index]
                 return self._followed(scope.memo, name, path, self.at(scope.segment, self.scopes[: index + 1]), value)
             return Unknown(path, anchor)
         found = self.ctx.constant(name)
@@ -368,6 +417,47 @@ class Resolver:
         if self.ctx.cut == cut and type(found) in _SHAREABLE:
             memo[name] = found
         return found
+
+    def _scope_of(self, name: str) -> tuple[int, list[tuple[str, cst.BaseExpression | None]]] | None:
+        """The innermost scope seen from here that binds ``name`` (a class body only from inside it)."""
+        for index in range(len(self.scopes) - 1, -1, -1):
+            scope = self.scopes[index]
+            if isinstance(scope, ClassScope) and index != len(self.scopes) - 1:
+                continue
+            bound = scope.names.get(name)
+            if bound:
+                return index, bound
+        return None
+
+    def binding(self, name: str) -> tuple[str, cst.BaseExpression, Resolver] | None:
+        """The one binding of ``name`` seen from here with its expression (``assign`` or ``with``),
+        and the resolver of the scope it was made in; None when it is bound otherwise or twice."""
+        local = self._scope_of(name)
+        if local is not None:
+            index, bound = local
+            kind, value = bound[0]
+            if len(bound) == 1 and kind in ("assign", "with") and value is not None:
+                return kind, value, self.at(self.scopes[index].segment, self.scopes[: index + 1])
+            return None
+        constant = self.ctx.constant(name)
+        if constant is not None:
+            return "assign", constant[0], self.at(constant[1], ())
+        item = self.ctx.with_item(name)
+        if item is not None:
+            return "with", item[0].item, self.at(item[1], ())
+        return None
+
+    def qualified(self, expr: cst.BaseExpression) -> str | None:
+        """What an imported name (or an attribute of one) is, e.g. ``openai.OpenAI``."""
+        if isinstance(expr, cst.Attribute):
+            base = self.qualified(expr.value)
+            return f"{base}.{expr.attr.value}" if base else None
+        if not isinstance(expr, cst.Name):
+            return None
+        local = self._scope_of(expr.value)
+        if local is not None and any(kind != "import" for kind, _ in local[1]):
+            return None  # a local name, not the import
+        return self.ctx.imports.get(expr.value)
 
     # strings ------------------------------------------------------------------------------------
     def _string(self, expr: cst.BaseExpression, path: str, anchor: Anchor) -> Node:
@@ -467,6 +557,13 @@ class Resolver:
             if isinstance(template, str):
                 return self._format(template, expr, path, anchor)
         name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+        if is_thread_model(self.qualified(func) or ""):
+            return CstMapping.of_dict_call(expr, self, path)
+        if name in ("get", "getattr") and path.rpartition(".")[2] == "id":
+            empty = _empty_default(expr, name)
+            if empty is not None:
+                # `d.get("id", "")`: whenever the key is missing, an empty id is sent.
+                return Text(empty.evaluated_value, path, self.anchor(empty))  # type: ignore[arg-type]
         fresh = fresh_call(expr)
         if fresh is not None:
             mint = Mint(fresh, (anchor, self.scopes))  # where it is evaluated: static/minted.py reads it
@@ -512,6 +609,19 @@ class Resolver:
         return _string_node(parts, path, anchor)
 
 
+def _empty_default(call: cst.Call, name: str) -> cst.SimpleString | None:
+    """The literal empty or blank default of ``m.get(key, "")`` / ``getattr(x, name, "")``."""
+    args = call.args
+    if (name == "get" and not isinstance(call.func, cst.Attribute)) or (name == "getattr" and not (
+            isinstance(call.func, cst.Name))):
+        return None
+    if len(args) != (2 if name == "get" else 3) or any(a.star or a.keyword for a in args):
+        return None
+    default = args[-1].value
+    if isinstance(default, cst.SimpleString) and isinstance(default.evaluated_value, str) \
+            and not default.evaluated_value.strip():
+        return default
+    return None
 def _hole_for(value: Node, step: str, source: object = None) -> Hole:
     """The hole a value leaves in a string: a loop counter's, a fresh value's, or a plain one."""
     mint = mint_of(value)

@@ -2,8 +2,9 @@
 really hold candidates. libcst then parses only those statements (an outermost function, or a
 module-level statement), never the whole file.
 
-A candidate is a call to a target (``chat.completions.create`` ...), an orq SDK call with a
-``thread=`` keyword, any call with an ``orq=`` keyword, or a dict literal with an ``"orq"`` key
+A candidate is a call to a target (``chat.completions.create`` ...) or an orq SDK call, a call
+that may set span attributes (``set_attribute`` ...), a call of an orq SDK thread model
+(``Thread(...)``), any call with an ``orq=`` keyword, or a dict literal with an ``"orq"`` key
 holding a dict. Everything the visitor looks at is one of these, so a file without any is proved
 clean without being parsed by libcst.
 """
@@ -23,8 +24,16 @@ if TYPE_CHECKING:  # libcst is imported only when a file has a segment to parse 
 
 ORQ_SDK_CALLS = (
     "deployments.invoke", "deployments.stream", "deployments.get_config",
-    "agents.responses.create", "agents.invoke", "agents.run", "agents.stream_run",
+    "deployments.invoke_async", "deployments.stream_async", "deployments.get_config_async",
+    "agents.responses.create", "agents.responses.create_async", "agents.invoke", "agents.run", "agents.stream_run",
 )
+# OpenTelemetry calls that may set `orq.thread_id` / `orq.tags` on a span.
+SPAN_CALLS = ("set_attribute", "set_attributes", "start_span", "start_as_current_span")
+# orq SDK thread models (`Thread(...)`, `models.ThreadTypedDict(...)`, `ResponseThread(...)`): a
+# model is only known by its import from orq's SDK, so a file that uses one holds both words,
+# aliases included (the import names the model).
+MODEL_WORDS = (b"orq_ai_sdk", b"Thread")
+THREAD_MODEL = re.compile(r"\w*Thread(?:TypedDict)?\Z")
 # Attribute names that sit inside a call chain without changing what is called.
 TRANSPARENT = frozenset({"with_options", "with_raw_response", "with_streaming_response", "beta"})
 # Whitespace, line continuations and whole comments between the names of a call chain. Each
@@ -39,14 +48,15 @@ _EQUALS = re.compile(_SEP + b"=")
 class Prefilter:
     """Proves a file holds nothing the visitor would look at, from its bytes alone.
 
-    A candidate needs an ``"orq"`` key, an ``orq=`` keyword, or the last two names of a target or
+    A candidate needs an ``"orq"`` key, an ``orq=`` keyword, a span method's name, the word
+    ``Thread`` (every thread model's name and import holds it), or the last two names of a target or
     orq SDK call (split over lines, continuations and comments as Python allows). The search
     finds the first name of each pair at C speed and looks at what follows only there.
     """
 
     def __init__(self, targets: Sequence[str]) -> None:
         follow: dict[bytes, set[bytes]] = {}
-        for target in {*targets, *ORQ_SDK_CALLS}:
+        for target in {*targets, *ORQ_SDK_CALLS, *SPAN_CALLS}:
             *head, last = target.split(".")
             follow.setdefault((head[-1] if head else last).encode(), set()).add(last.encode() if head else b"")
         dot = _SEP + rb"\." + _SEP
@@ -57,8 +67,15 @@ class Prefilter:
             if b"" not in tails else None
             for word, tails in follow.items()
         }
+        # A word kept on any occurrence makes a longer word holding it redundant (`set_attributes`).
+        anywhere = [w for w, p in self.follow.items() if p is None]
+        for word in anywhere:
+            if any(other != word and other in word for other in anywhere):
+                del self.follow[word]
 
     def may_hold(self, data: bytes) -> bool:
+        if all(word in data for word in MODEL_WORDS):
+            return True
         i = data.find(b"orq")
         while i >= 0:
             before, after = data[i - 1 : i], data[i + 3 : i + 4]
@@ -147,7 +164,8 @@ def module_bindings(tree: ast.Module) -> Bindings:
             elif isinstance(stmt, (ast.With, ast.AsyncWith)):
                 for item in stmt.items:
                     if item.optional_vars is not None:
-                        targets(item.optional_vars, "other", stmt)
+                        targets(item.optional_vars, "with" if isinstance(item.optional_vars, ast.Name) else "other",
+                                stmt)
                 visit(stmt.body)
             elif isinstance(stmt, (ast.If, ast.While)):
                 visit(stmt.body)
@@ -172,12 +190,34 @@ def module_bindings(tree: ast.Module) -> Bindings:
                     out.add(sub.target.id, "other", stmt)
 
     visit(tree.body)
+    for name, node in mutations(tree):
+        out.add(name, "other", node)
     # `global NAME` anywhere (a function, a method, a class body) rebinds the module's NAME there.
     for node in ast.walk(tree):
         if isinstance(node, ast.Global):
             for name in node.names:
                 out.add(name, "other", node)
     return out
+
+
+# Methods that change a list or dict in place: a literal bound to a name they are called on is not
+# what gets sent (`history.append(...)` makes a one-turn literal a conversation).
+MUTATORS = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "update", "setdefault",
+                      "sort", "reverse", "popitem", "__setitem__", "__iadd__"})
+
+
+def mutations(tree: ast.AST) -> Iterator[tuple[str, ast.AST]]:
+    """Names changed in place anywhere under ``tree``: ``x.append(...)``, ``x[k] = ...``, ``del x[k]``."""
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in MUTATORS
+                and isinstance(node.func.value, ast.Name)):
+            yield node.func.value.id, node
+        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            base = node.value
+            while isinstance(base, ast.Subscript):
+                base = base.value
+            if isinstance(base, ast.Name):
+                yield base.id, node
 
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
@@ -243,9 +283,24 @@ def _start(node: ast.stmt) -> int:
     return min([node.lineno, *(d.lineno for d in decorators)])
 
 
+def thread_model_aliases(tree: ast.Module) -> frozenset[str] | None:
+    """Local names of orq SDK thread models (``import Thread as T``), for the gate, which sees no
+    scopes; None when the file imports nothing from orq's SDK (then no call is a model)."""
+    out: set[str] = set()
+    seen = False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "orq_ai_sdk":
+            seen = True
+            out.update(a.asname or a.name for a in node.names if THREAD_MODEL.match(a.name))
+        elif isinstance(node, ast.Import) and any(a.name.split(".")[0] == "orq_ai_sdk" for a in node.names):
+            seen = True
+    return frozenset(out) if seen else None
+
+
 def plan(tree: ast.Module, targets: Sequence[str]) -> Plan | None:
     """The spans (outermost function or module-level statement) that hold candidates."""
     spans: dict[tuple[int, int], None] = {}
+    models = thread_model_aliases(tree)
 
     def is_candidate(node: ast.AST) -> bool:
         if isinstance(node, ast.Call):
@@ -255,9 +310,9 @@ def plan(tree: ast.Module, targets: Sequence[str]) -> Plan | None:
             if names is None:
                 return False
             dotted = normal(names)
-            if ends_with(dotted, targets):
+            if ends_with(dotted, (*targets, *ORQ_SDK_CALLS)) or names[-1] in SPAN_CALLS:
                 return True
-            return bool(ends_with(dotted, ORQ_SDK_CALLS)) and any(k.arg == "thread" for k in node.keywords)
+            return models is not None and (THREAD_MODEL.match(names[-1]) is not None or names[-1] in models)
         if isinstance(node, ast.Dict):
             return any(isinstance(k, ast.Constant) and k.value == "orq" and isinstance(v, ast.Dict)
                        for k, v in zip(node.keys, node.values, strict=False))

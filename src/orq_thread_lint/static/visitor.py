@@ -2,7 +2,10 @@
 
 Calls to targets (``chat.completions.create`` ...) become request bodies built the way the
 openai SDK builds them (keyword arguments, then ``extra_body`` merged over them); orq SDK calls
-give their ``thread=``; any dict literal with an ``"orq"`` key holding a dict is an orq payload.
+give their keyword arguments (``thread=``, ``metadata=``); orq SDK thread models and the
+``orq.thread_id``/``orq.tags`` attributes of OpenTelemetry spans are threads; any dict literal with
+an ``"orq"`` key holding a dict is an orq payload. Whether a call must carry a thread (OTL101)
+depends on its client (static/clients.py).
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ import libcst as cst
 
 from ..rules.code import check_code_id
 from ..rules.minted import Mint, check_minted_id
-from ..rules.request import HEADER, check_request_node
+from ..rules.request import HEADER, Api, check_request_node, one_shot
 from ..rules.thread import Emitter, check_thread_node
-from ..values import Mapping, Node
+from ..values import Mapping, Node, Text
+from .clients import client_of
+from .imports import is_thread_model
 from .minted import per_request
 from .resolve import (
     Anchor,
@@ -28,12 +33,17 @@ from .resolve import (
     Resolver,
     Scope,
 )
-from .segments import ORQ_SDK_CALLS, TRANSPARENT, Segment, ends_with
+from .segments import ORQ_SDK_CALLS, SPAN_CALLS, THREAD_MODEL, TRANSPARENT, Segment, ends_with
 
 # openai methods that don't take a thread but would still raise on `orq=`.
 OPENAI_METHODS = ("embeddings.create", "images.generate", "moderations.create", "audio.speech.create",
                   "audio.transcriptions.create", "audio.translations.create")
 _SKIPPED_KWARGS = frozenset({"extra_headers", "extra_query", "extra_body", "timeout"})
+# orq SDK calls that send a conversation and take `thread=` (OTL101 applies to them).
+SDK_CONVERSATION_CALLS = ("deployments.invoke", "deployments.stream", "deployments.invoke_async",
+                          "deployments.stream_async", "agents.responses.create", "agents.responses.create_async")
+# OpenTelemetry attributes orq reads from spans.
+SPAN_THREAD_ID, SPAN_TAGS = "orq.thread_id", "orq.tags"
 
 
 def cst_chain(func: cst.BaseExpression) -> str | None:
@@ -59,10 +69,11 @@ def cst_chain(func: cst.BaseExpression) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class Site:
-    kind: str  # "target", "sdk", "orq-keyword", "payload"
+    kind: str  # "target", "sdk", "span", "orq-keyword", "model", "payload"
     node: cst.CSTNode
     dotted: str
     resolver: Resolver
+    method: str = ""  # the target or orq SDK method matched
 
 
 class _Collector(cst.CSTVisitor):
@@ -106,10 +117,15 @@ class _Collector(cst.CSTVisitor):
         if dotted is None:
             return
         keywords = {a.keyword.value for a in node.args if a.keyword is not None}
-        if ends_with(dotted, ORQ_SDK_CALLS) and "thread" in keywords:
-            self.sites.append(Site("sdk", node, dotted, self._resolver()))
-        elif ends_with(dotted, self.targets):
-            self.sites.append(Site("target", node, dotted, self._resolver()))
+        last = dotted.rpartition(".")[2]
+        if sdk := ends_with(dotted, ORQ_SDK_CALLS):
+            self.sites.append(Site("sdk", node, dotted, self._resolver(), sdk))
+        elif target := ends_with(dotted, self.targets):
+            self.sites.append(Site("target", node, dotted, self._resolver(), target))
+        elif last in SPAN_CALLS:
+            self.sites.append(Site("span", node, dotted, self._resolver(), last))
+        elif THREAD_MODEL.match(last) or is_thread_model(self.ctx.imports.get(last, "")):
+            self.sites.append(Site("model", node, dotted, self._resolver()))
         elif "orq" in keywords:
             kind = "payload" if dotted == "dict" else "orq-keyword"
             self.sites.append(Site(kind, node, dotted, self._resolver()))
@@ -126,11 +142,14 @@ def check_segment(ctx: FileContext, segment: Segment, emit: Emitter, targets: Se
     collector = _Collector(ctx, segment, targets)
     segment.module.visit(collector)
     handled: set[int] = set()
-    for site in sorted(collector.sites, key=lambda s: s.kind == "payload"):
-        if site.kind == "target":
+    for site in sorted(collector.sites, key=lambda s: s.kind in ("payload", "model")):
+        if site.kind in ("target", "sdk"):
             _target(site, emit, handled)
-        elif site.kind == "sdk":
-            _sdk(site, emit)
+        elif site.kind == "span":
+            _span(site, emit)
+        elif site.kind == "model":
+            if id(site.node) not in handled:
+                _model(site, emit)
         elif site.kind == "orq-keyword":
             if ends_with(site.dotted, OPENAI_METHODS) and "router" not in site.dotted.split("."):
                 assert isinstance(site.node, cst.Call)
@@ -153,17 +172,31 @@ def _orq_keyword(arg: cst.Arg, site: Site, emit: Emitter) -> None:
          anchor=site.resolver.anchor(arg), suggestion="extra_body={'orq': ...}")
 
 
-def _request(body: Mapping, emit: Emitter, *, header: Node | None = None, require_thread: bool,
-             minted: Callable[[Mint], bool]) -> None:
-    found = check_request_node(body, emit, header=header, require_thread=require_thread)
+def _request(body: Mapping, emit: Emitter, handled: set[int], *, header: Node | None = None,
+             require_thread: bool, api: Api, minted: Callable[[Mint], bool]) -> None:
+    found = check_request_node(body, emit, header=header, require_thread=require_thread, api=api)
     for item in found:
         check_code_id(item.node, emit)
         check_minted_id(item.node, emit, minted)
+        anchor = item.node.anchor
+        if isinstance(anchor, Anchor):
+            handled.add(id(anchor.node))  # an orq SDK model checked here isn't checked again alone
 
 
 def _minted(site: Site) -> Callable[[Mint], bool]:
     assert isinstance(site.node, cst.Call)
     return per_request(site.node, site.resolver.anchor(site.node), site.resolver.scopes)
+
+
+def _requires_thread(site: Site, body: Mapping, client: str | None, emit: Emitter) -> bool:
+    """Whether OTL101 applies, by `[calls] require-thread`: with "orq-clients", only to a call on a
+    client traced to orq whose request isn't provably one-shot."""
+    mode = emit.policy.config.calls.require_thread
+    if site.kind == "sdk" and not ends_with(site.dotted, SDK_CONVERSATION_CALLS):
+        return False  # get_config and the deprecated agent calls send no conversation to group
+    if mode == "all":
+        return True
+    return mode == "orq-clients" and client in ("openai-orq", "orq-sdk") and not one_shot(body)
 
 
 def _target(site: Site, emit: Emitter, handled: set[int]) -> None:
@@ -172,6 +205,8 @@ def _target(site: Site, emit: Emitter, handled: set[int]) -> None:
     resolver = site.resolver
     body = CstMapping("", resolver.anchor(call))
     router = "router" in site.dotted.split(".")
+    client = client_of(call, site.method, resolver, emit.policy.config.calls.orq_base_urls)
+    api: Api = ("orq-router" if router else "orq-sdk") if client == "orq-sdk" or site.kind == "sdk" else "openai"
     extra_body: cst.BaseExpression | None = None
     extra_headers: cst.BaseExpression | None = None
     for arg in call.args:
@@ -186,7 +221,7 @@ def _target(site: Site, emit: Emitter, handled: set[int]) -> None:
         elif key == "extra_headers":
             extra_headers = arg.value
         elif key not in _SKIPPED_KWARGS:
-            if key == "orq" and not router:
+            if key == "orq" and not router and site.kind == "target":
                 _orq_keyword(arg, site, emit)
             body.put(key, resolver.anchor(arg), arg.value, resolver)
     if extra_body is not None:
@@ -204,22 +239,45 @@ def _target(site: Site, emit: Emitter, handled: set[int]) -> None:
                 body.open = True  # the header may be among the unknown entries
         else:
             body.open = True
-    _request(body, emit, header=header, require_thread=True, minted=_minted(site))
+    _request(body, emit, handled, header=header, require_thread=_requires_thread(site, body, client, emit), api=api,
+             minted=_minted(site))
 
 
-def _sdk(site: Site, emit: Emitter) -> None:
+def _model(site: Site, emit: Emitter) -> None:
+    """An orq SDK thread model built where its use can't be followed: its values are checked."""
+    call = site.node
+    assert isinstance(call, cst.Call)
+    thread = site.resolver.value(call, "thread")
+    if isinstance(thread, Mapping):  # the name is an orq SDK model (the resolver proved the import)
+        check_thread_node(thread, emit)
+
+
+def _span(site: Site, emit: Emitter) -> None:
+    """``orq.thread_id`` and ``orq.tags`` set on an OpenTelemetry span, read as a thread."""
     call = site.node
     assert isinstance(call, cst.Call)
     resolver = site.resolver
-    meta = CstMapping("", resolver.anchor(call))
-    for arg in call.args:
-        if arg.keyword is None:
-            continue
-        if arg.keyword.value == "thread":
-            thread = resolver.value(arg.value, "thread")
-            check_thread_node(thread, emit)
-            check_code_id(thread, emit)
-            check_minted_id(thread, emit, _minted(site))
-        elif arg.keyword.value == "metadata":
-            meta.put("metadata", resolver.anchor(arg), arg.value, resolver)
-    _request(meta, emit, require_thread=False, minted=_minted(site))
+    thread = CstMapping("", resolver.anchor(call))
+    thread.open = True  # a span sets the id and the tags apart: neither is missing
+    positional = [a.value for a in call.args if a.keyword is None and not a.star]
+    keywords = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
+    if site.method == "set_attribute":
+        key = positional[0] if positional else keywords.get("key")
+        value = positional[1] if len(positional) > 1 else keywords.get("value")
+        if key is not None and value is not None:
+            _span_attribute(thread, resolver.value(key, ""), value, resolver)
+    else:
+        expr = (positional[0] if positional else keywords.get("attributes")) if site.method == "set_attributes" \
+            else keywords.get("attributes")
+        attributes = resolver.value(expr, "attributes") if expr is not None else None
+        if isinstance(attributes, CstMapping):
+            for name, (_, value) in attributes.entries.items():
+                _span_attribute(thread, Text(name, ""), value, attributes.resolvers[name])
+    if thread.entries:
+        check_thread_node(thread, emit)
+        check_code_id(thread, emit)
+
+
+def _span_attribute(thread: CstMapping, key: Node, value: cst.BaseExpression, resolver: Resolver) -> None:
+    if isinstance(key, Text) and key.value in (SPAN_THREAD_ID, SPAN_TAGS):
+        thread.put("id" if key.value == SPAN_THREAD_ID else "tags", resolver.anchor(value), value, resolver)
