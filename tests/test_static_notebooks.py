@@ -367,12 +367,15 @@ COOKBOOK = [
 def test_cookbook_style_notebook(tmp_path: Path, cli_env: dict[str, str]) -> None:
     """orq's OpenTelemetry cookbook in shape: a constant id shared by every run, a multi-turn
     `deployments.invoke` loop with the id in `metadata` (which the router ignores) and in a span
-    attribute, then the same constant sent through the router from another cell. This branch finds
-    the shared constant across cells; the orq SDK `metadata` and span findings are issue 9 §2/§4
-    (the precision work) and join this list when both are merged."""
+    attribute, then the same constant sent through the router from another cell: all three found,
+    each in its cell."""
     write(tmp_path / "cookbook.ipynb", colab(notebook(COOKBOOK)))
     found = as_json(tmp_path, cli_env, "cookbook.ipynb")
-    assert places(found) == [("OTL104", 7, 5, 81)]  # at THREAD_ID in cell 7
+    assert places(found) == [
+        ("OTL104", 3, 10, 45),  # the constant on the orq.thread_id span attribute
+        ("OTL103", 3, 18, 58),  # metadata.thread_id on deployments.invoke: the router ignores it
+        ("OTL104", 7, 5, 81),  # the same constant sent through the router from cell 7
+    ]
 
 
 def test_an_escape_line_opens_no_string_and_other_language_cells_are_skipped() -> None:
