@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,10 +118,14 @@ def _read(source: str) -> tuple[str | None, str | None]:
         return None, f"not UTF-8 text: {exc.reason} at byte {exc.start}"
 
 
-def validate(sources: Iterable[str], policy: Policy, *, scope_field: str | None = None) -> list[Finding]:
-    """Check every request body in ``sources``; OTL007 is checked across all of them."""
+def validate(sources: Iterable[str], policy: Policy, *, scope_field: str | None = None,
+             on_warning: Callable[[str], None] | None = None) -> list[Finding]:
+    """Check every request body in ``sources``; OTL007 is checked across all of them.
+    ``on_warning`` hears of a ``scope_field`` that no record has (OTL007 then compared nothing)."""
     findings: list[Finding] = []
     owners: dict[str, tuple[str, str]] = {}
+    scope_path = tuple(scope_field.split(".")) if scope_field else None
+    records = 0
     for source in sources:
         name = "<stdin>" if source == "-" else source
         text, error = _read(source)
@@ -135,8 +139,21 @@ def validate(sources: Iterable[str], policy: Policy, *, scope_field: str | None 
                 if policy.enabled("OTL000"):
                     findings.append(item)
                 continue
+            records += 1
+            if scope_path is not None and _has_path(item.body, scope_path):
+                scope_path = None
             findings.extend(_check_record(item, name, policy, scope_field, owners))
+    if scope_path is not None and records and on_warning is not None:
+        on_warning(f"--scope-field {scope_field}: no record has this field, so OTL007 compared no records")
     return findings
+
+
+def _has_path(body: object, path: tuple[str, ...]) -> bool:
+    for part in path:
+        if not isinstance(body, dict) or part not in body:
+            return False
+        body = body[part]
+    return True
 
 
 def _check_record(record: Record, name: str, policy: Policy, scope_field: str | None,
