@@ -157,6 +157,8 @@ def code_problem(code: str) -> str | None:
         return None
     prefixes = sorted({c[:n] for c in RULES for n in range(3, len(c) + 1)})
     upper = code.upper()
+    if upper.startswith("OTL"):
+        upper = "OTL" + upper[3:].replace("O", "0")  # the letter O for a zero
     same_length = [p for p in prefixes if len(p) == len(upper)] or prefixes
     close = [upper] if upper in prefixes else difflib.get_close_matches(upper, same_length, n=1, cutoff=0.6)
     hint = f"; did you mean {show_value(close[0])}?" if close else " (`orq-thread-lint rules` lists them)"
