@@ -3,9 +3,9 @@ checks every request that openai clients created during the run send, and fails 
 sent one with violations. Off by default.
 
 ``orq_thread_violations`` gives a test the list of violations so far (a test that asks for it
-checks them itself and is not failed for them); every test gets a fresh
-memory store; ``@pytest.mark.orq_thread_lint(policy=...)`` sets a test's policy (a Policy, a
-preset name or a dict of settings).
+checks them itself and is not failed for them, and gets the checks even when the option is off);
+every test gets a fresh memory store; ``@pytest.mark.orq_thread_lint(policy=...)`` sets a test's
+policy (a Policy, a preset name or a dict of settings).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from .policy import Policy
+from .policy import ConfigError, Policy
 from .runtime.guard import Guard
 from .runtime.stores import MemoryStore
 from .violations import Violation
@@ -50,6 +50,8 @@ def _enabled(config: pytest.Config) -> bool:
 
 def _patch() -> None:
     """Hook the base clients' ``_prepare_options``; subclasses (Azure, guarded copies) call it too."""
+    if _PATCHED:
+        return
     import openai
 
     for cls in (openai.OpenAI, openai.AsyncOpenAI):
@@ -70,15 +72,30 @@ def _patch() -> None:
 
 
 def _policy(item: pytest.Item) -> Policy:
+    """The test's policy; a bad marker fails the test with one line naming the problem."""
     marker = item.get_closest_marker("orq_thread_lint")
+    where = "@pytest.mark.orq_thread_lint"
+    if marker is not None:
+        extra = sorted(set(marker.kwargs) - {"policy"})
+        if marker.args or extra:
+            given = ", ".join([*map(repr, marker.args), *extra])
+            pytest.fail(f"{where}: takes only policy=..., not {given}", pytrace=False)
     chosen = marker.kwargs.get("policy") if marker else None
     if isinstance(chosen, Policy):
         return chosen
-    if isinstance(chosen, str):
-        return Policy.preset(chosen)
-    if isinstance(chosen, dict):
-        return Policy.from_dict(chosen)
-    return Policy.load(start=item.path.parent)
+    if chosen is not None and not isinstance(chosen, (str, dict)):
+        pytest.fail(f"{where}(policy=...): expected a Policy, a preset name or a dict of settings, "
+                    f"not {type(chosen).__name__}", pytrace=False)
+    try:
+        if isinstance(chosen, str):
+            return Policy.preset(chosen)
+        if isinstance(chosen, dict):
+            return Policy.from_dict(chosen, f"{where}(policy=...)")
+        return Policy.load(start=item.path.parent)
+    except ConfigError as exc:
+        named = marker is None or isinstance(chosen, dict)  # the message already says where
+        problem = str(exc) if named else f"{where}(policy=...): {exc}"
+    pytest.fail(problem, pytrace=False)
 
 
 @pytest.fixture
@@ -93,15 +110,17 @@ _SINK = pytest.StashKey[list[Violation]]()
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
-    if not _enabled(item.config):
+    asks = "orq_thread_violations" in getattr(item, "fixturenames", ())
+    if not (_enabled(item.config) or asks):
         return (yield)
+    _patch()  # a test that asks for the violations turns the checks on for itself
     sink: list[Violation] = item.stash.setdefault(_SINK, [])
     _ACTIVE["guard"] = Guard(_policy(item), "collect", MemoryStore(), sink=sink)
     try:
         result = yield
     finally:
         _ACTIVE["guard"] = None
-    if sink and "orq_thread_violations" not in getattr(item, "fixturenames", ()):
+    if sink and not asks:
         listing = "\n".join(f"  {v}" for v in sink)
         pytest.fail(f"orq-thread-lint: requests sent by this test broke the thread policy:\n{listing}", pytrace=False)
     return result
