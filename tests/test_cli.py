@@ -212,9 +212,8 @@ def test_show_settings_says_where_each_value_came_from(tmp_path: Path, cli_env: 
     enabled = next(line for line in proc.stdout.splitlines() if line.startswith("# Enabled rules"))
     assert "OTL101" not in enabled and "OTL104" not in enabled and "OTL105" in enabled
     # The output is the policy itself: read back, it gives the same rules.
-    import tomllib
-
     from orq_thread_lint import Policy
+    from orq_thread_lint.policy import tomllib
 
     table = tomllib.loads(proc.stdout)["tool"]["orq-thread-lint"]
     assert Policy.from_dict(table).enabled_codes == frozenset(enabled.split(": ")[1].split(", "))

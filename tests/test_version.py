@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import tomllib
 from importlib.metadata import version
 from pathlib import Path
 
 from conftest import ROOT
 from orq_thread_lint import __version__
+from orq_thread_lint.policy import tomllib  # the stdlib's, or tomli on 3.10
 
 
 def test_the_version_is_written_in_one_place() -> None:
