@@ -8,7 +8,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import click
 
@@ -17,6 +17,9 @@ from .policy import ConfigError, Policy
 from .report import Finding, Options, renderers
 from .report.text import summary
 from .rules.catalog import RULES
+
+if TYPE_CHECKING:
+    from .static.run import RunResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 FORMATS = ("text", "concise", "full", "json", "json-lines", "sarif", "github", "junit")
@@ -177,7 +180,7 @@ def check(paths: tuple[str, ...], fix: bool, diff: bool, show_fixes: bool, stdin
           fmt: str | None, output_file: str | None, exit_zero: bool, statistics: bool, quiet: int,
           silent: bool) -> None:
     """Lint Python code for thread mistakes (default: the current directory; - for stdin)."""
-    from .static.run import RunResult, check_paths, check_stdin
+    from .static.run import check_paths, check_stdin
 
     quiet = quietness(quiet, silent)
     policy = load_policy(config, select, ignore, extend_select, show_settings)
@@ -234,8 +237,8 @@ def check(paths: tuple[str, ...], fix: bool, diff: bool, show_fixes: bool, stdin
     sys.exit(code)
 
 
-def _watch(paths: Sequence[str], policy: Policy, force_exclude: bool, run_once: Callable[[], Any],
-           report: Callable[[Any], int], iterations: int | None, quiet: int) -> int:
+def _watch(paths: Sequence[str], policy: Policy, force_exclude: bool, run_once: Callable[[], RunResult],
+           report: Callable[[RunResult], int], iterations: int | None, quiet: int) -> int:
     """Re-check on every change until interrupted (or ``iterations`` re-checks); the last status."""
     import time
 
