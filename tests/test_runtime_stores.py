@@ -64,7 +64,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     if request.param == "memory":
         yield MemoryStore()
     elif request.param == "sqlite":
-        s = SqliteStore(str(tmp_path / "threads.db"), timeout_ms=2000)
+        s = SqliteStore(str(tmp_path / "threads.db"), timeout_ms=10_000)  # roomy, as for Redis below
         yield s
         s.close()
     else:
@@ -232,7 +232,7 @@ def test_redis_async_clients_are_closed_and_do_not_pile_up_across_loops(redis_ur
 _PROCESS = """
 import sys
 from orq_thread_lint.runtime.stores import open_store, store_key
-s = open_store(sys.argv[1], timeout_ms=2000)
+s = open_store(sys.argv[1], timeout_ms=10_000)  # roomy: a busy machine may be slow to answer
 print(s.bind(store_key("shared-id"), sys.argv[2], 60000))
 """
 
@@ -250,7 +250,9 @@ def test_guard_across_processes_with_redis(redis_url: str) -> None:
 import sys
 from openai import OpenAI
 from orq_thread_lint import Policy, guard, thread_scope, ThreadPolicyError
-g = guard(OpenAI(base_url="http://127.0.0.1:9/v1", api_key="k", max_retries=0), Policy.preset(), store="{redis_url}")
+# A roomy store timeout: on a busy machine a 50 ms bind can time out, and the request is then sent unchecked.
+policy = Policy.from_dict({{"runtime": {{"store-timeout-ms": 5000}}}})
+g = guard(OpenAI(base_url="http://127.0.0.1:9/v1", api_key="k", max_retries=0), policy, store="{redis_url}")
 with thread_scope(sys.argv[1]):
     try:
         g.chat.completions.create(model="m", messages=[], extra_body={{"orq": {{"thread": {{"id": "user-7-cross"}}}}}})
