@@ -170,11 +170,13 @@ def validate(files: tuple[str, ...], scope_field: str | None, config: str | None
 @click.option("-w", "--watch", is_flag=True, help="Check again whenever a file changes (stop with Ctrl-C).")
 @click.option("--watch-iterations", type=click.IntRange(min=1), hidden=True,
               help="Stop --watch after this many re-checks (for tests).")
+@click.option("--add-noqa", is_flag=True, help="Add a `# noqa: CODE` to every line with a finding.")
 @policy_options
 @output_options
 @handle_errors
 def check(paths: tuple[str, ...], fix: bool, diff: bool, show_fixes: bool, stdin_filename: str | None,
-          force_exclude: bool, jobs: int | None, no_cache: bool, cache_dir: str | None, exit_non_zero_on_fix: bool,
+          force_exclude: bool, jobs: int | None, no_cache: bool, cache_dir: str | None, add_noqa: bool,
+          exit_non_zero_on_fix: bool,
           show_files: bool, watch: bool, watch_iterations: int | None, config: str | None,
           select: tuple[str, ...], ignore: tuple[str, ...], extend_select: tuple[str, ...], show_settings: bool,
           fmt: str | None, output_file: str | None, exit_zero: bool, statistics: bool, quiet: int,
@@ -209,6 +211,8 @@ def check(paths: tuple[str, ...], fix: bool, diff: bool, show_fixes: bool, stdin
     run = run_once()
     if stdin and fix and not diff and run.source is not None:
         sys.stdout.write(run.source)
+    if add_noqa:
+        sys.exit(_add_noqa(run.findings, fix or diff or stdin))
     if diff:
         sys.stdout.write("".join(run.diffs))
         fixed = run.fixed.elements()
@@ -261,6 +265,59 @@ def _watch(paths: Sequence[str], policy: Policy, force_exclude: bool, run_once: 
     except KeyboardInterrupt:
         return 0
     return code
+
+
+def _add_noqa(findings: list[Finding], conflicting: bool) -> int:
+    from .static.add_noqa import add_noqa
+
+    if conflicting:
+        raise click.UsageError("--add-noqa can't be combined with --fix, --diff or stdin")
+    added = add_noqa(findings)
+    for name, why in added.skipped:
+        click.echo(f"orq-thread-lint: warning: {name}: not silenced: {why}", err=True)
+    plural = "directive" if added.directives == 1 else "directives"
+    click.echo(f"Added {added.directives} noqa {plural} to {added.files} file{'s' if added.files != 1 else ''}.",
+               err=True)
+    return 1 if added.skipped else 0
+
+
+@main.command(short_help="Propose a policy from the ids and tags code and logs already use.")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@click.option("--logs", "logs", multiple=True, type=click.Path(exists=True, dir_okay=False, allow_dash=True),
+              help="A JSON or JSONL request log to learn from too (repeatable).")
+@click.option("--output", type=click.Path(dir_okay=False),
+              help="Write here instead of ./pyproject.toml (a name other than pyproject.toml gets a "
+                   "standalone orq-thread-lint.toml layout).")
+@click.option("--force", is_flag=True, help="Replace a policy the file already holds.")
+@click.option("--dry-run", is_flag=True, help="Print the proposed table; write nothing.")
+@click.option("--config", "config", type=click.Path(dir_okay=False),
+              help="The policy whose other settings (generic ids, selection) judge what is seen.")
+@handle_errors
+def init(paths: tuple[str, ...], logs: tuple[str, ...], output: str | None, force: bool, dry_run: bool,
+         config: str | None) -> None:
+    """Propose a policy from the thread ids and tags that code (default: the current directory)
+    and request logs already use, and write it into pyproject.toml."""
+    from pathlib import Path
+
+    from .adopt.learn import learn, save
+
+    policy = Policy.load(config)
+    target = Path(output) if output else Path("pyproject.toml")
+    learned = learn(paths or ((".",) if not logs else ()), logs, policy, target, force=force or dry_run)
+    for problem in learned.problems.problems:
+        click.echo(f"orq-thread-lint: warning: {problem.filename}:{problem.row}: {problem.violation.message}",
+                   err=True)
+    for item in learned.proposal.rejected:
+        click.echo(f"{item.where}: {item.code} {RULES[item.code].name}: this {item.kind} is not proposed",
+                   err=True)
+    if dry_run:
+        click.echo(learned.table, nl=False)
+        return
+    save(learned)
+    p = learned.proposal
+    click.echo(f"Wrote the policy to {target}: {len(p.id_patterns)} id pattern(s), {len(p.vocabulary)} tag(s), "
+               f"{len(p.tag_patterns)} tag pattern(s), from {p.files} file(s) and {p.records} log record(s).",
+               err=True)
 
 
 @main.command("rules", short_help="List every rule.")
