@@ -83,15 +83,3 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if reporter is not None:
             reporter.write_line(f"tests wrote inside the checkout (outside temp folders): {new[:10]}", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests of the real Redis share one database: under xdist they run on one worker, in turn
-    (``--dist loadgroup``), so one test's flush never lands in another's middle."""
-    for item in items:
-        if "redis" in item.nodeid.lower():
-            item.add_marker(pytest.mark.xdist_group("redis"))
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "xdist_group(name): tests that run on one xdist worker, in turn")

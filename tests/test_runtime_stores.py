@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import gc
+import hashlib
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import warnings
@@ -52,11 +55,16 @@ def redis_url() -> Iterator[str]:
         pytest.skip("no Redis server at 127.0.0.1:6379 (set ORQ_THREAD_LINT_REQUIRE_REDIS=1 to make this a failure)")
     import redis
 
-    r = redis.Redis.from_url(REDIS_URL)
-    r.flushdb()
-    yield REDIS_URL
-    r.flushdb()
-    r.close()
+    # Tests of one database take turns, across xdist workers and concurrent runs: each flushes it.
+    tag = hashlib.sha256(REDIS_URL.encode()).hexdigest()[:12]
+    lock = Path(tempfile.gettempdir()) / f"orq-thread-lint-redis-{tag}.lock"
+    with lock.open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        r = redis.Redis.from_url(REDIS_URL)
+        r.flushdb()
+        yield REDIS_URL
+        r.flushdb()
+        r.close()
 
 
 @pytest.fixture(params=["memory", "sqlite", "redis"])
