@@ -15,9 +15,11 @@ from pathlib import Path
 
 from .policy import Policy
 from .report import Finding
+from .report.summary import Summary
 from .rules.catalog import RULES
 from .rules.engine import check_json_request
 from .rules.overlap import overlap, request_scope
+from .timeline import Timeline
 from .values import from_json
 from .violations import Violation
 
@@ -119,11 +121,15 @@ def read_source(source: str) -> tuple[str | None, str | None]:
 
 
 def validate(sources: Iterable[str], policy: Policy, *, scope_field: str | None = None,
-             on_warning: Callable[[str], None] | None = None) -> list[Finding]:
-    """Check every request body in ``sources``; OTL007 is checked across all of them.
-    ``on_warning`` hears of a ``scope_field`` that no record has (OTL007 then compared nothing)."""
+             on_warning: Callable[[str], None] | None = None, time_field: str | None = None,
+             summary: Summary | None = None) -> list[Finding]:
+    """Check every request body in ``sources``; OTL007 and OTL008 are checked across all of them
+    (in file order, or in the order of each record's ``time_field``). ``summary`` counts the
+    requests of each thread. ``on_warning`` hears of a ``scope_field`` that no record has (OTL007
+    then compared nothing)."""
     findings: list[Finding] = []
     owners: dict[str, tuple[str, str]] = {}
+    timeline = Timeline(policy, time_field)
     scope_path = tuple(scope_field.split(".")) if scope_field else None
     records = 0
     for source in sources:
@@ -142,7 +148,8 @@ def validate(sources: Iterable[str], policy: Policy, *, scope_field: str | None 
             records += 1
             if scope_path is not None and _has_path(item.body, scope_path):
                 scope_path = None
-            findings.extend(_check_record(item, name, policy, scope_field, owners))
+            findings.extend(_check_record(item, name, policy, scope_field, owners, timeline, summary))
+    findings.extend(timeline.finish())
     if scope_path is not None and records and on_warning is not None:
         on_warning(f"--scope-field {scope_field}: no record has this field, so OTL007 compared no records")
     return findings
@@ -157,7 +164,7 @@ def _has_path(body: object, path: tuple[str, ...]) -> bool:
 
 
 def _check_record(record: Record, name: str, policy: Policy, scope_field: str | None,
-                  owners: dict[str, tuple[str, str]]) -> list[Finding]:
+                  owners: dict[str, tuple[str, str]], timeline: Timeline, summary: Summary | None) -> list[Finding]:
     if not isinstance(record.body, dict):
         if not policy.enabled("OTL000"):
             return []
@@ -172,4 +179,7 @@ def _check_record(record: Record, name: str, policy: Policy, scope_field: str | 
                 first = owners.setdefault(tid, (scope, here))
                 if first[0] != scope:
                     violations.append(overlap(path, first[1]))
-    return [Finding(name, record.row, record.column, v) for v in violations]
+    if summary is not None:
+        summary.add(thread_ids)
+    return [Finding(name, record.row, record.column, v) for v in violations] + timeline.add(
+        name, record.row, record.column, record.body, thread_ids)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .static.run import RunResult
 
 F = TypeVar("F", bound=Callable[..., Any])
-FORMATS = ("text", "concise", "full", "json", "json-lines", "sarif", "github", "junit")
+FORMATS = ("text", "concise", "full", "json", "json-lines", "sarif", "github", "junit", "html")
 # Help is wrapped at this width, never cut short (click's default is 80 columns).
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 120}
 
@@ -139,19 +139,37 @@ def main() -> None:
 @main.command(short_help="Check request bodies in JSON documents and JSONL logs.")
 @click.argument("files", nargs=-1, type=click.Path(allow_dash=True))
 @click.option("--scope-field", help="Dotted path of the field that scopes a request (default: its identity id).")
+@click.option("--time-field", metavar="PATH", help="Dotted path of each record's time (ISO 8601 or epoch): "
+              "requests are compared in time order, for logs written out of order.")
+@click.option("--summary", "show_summary", is_flag=True,
+              help="Summarise the threads instead of listing findings (text, json or html with -o).")
 @policy_options
 @output_options
 @handle_errors
-def validate(files: tuple[str, ...], scope_field: str | None, config: str | None, select: tuple[str, ...],
-             ignore: tuple[str, ...], extend_select: tuple[str, ...], show_settings: bool, fmt: str | None,
-             output_file: str | None, exit_zero: bool, statistics: bool, quiet: int, silent: bool) -> None:
+def validate(files: tuple[str, ...], scope_field: str | None, time_field: str | None, show_summary: bool,
+             config: str | None, select: tuple[str, ...], ignore: tuple[str, ...], extend_select: tuple[str, ...],
+             show_settings: bool, fmt: str | None, output_file: str | None, exit_zero: bool, statistics: bool,
+             quiet: int, silent: bool) -> None:
     """Check request bodies: a JSON object, a JSON array of them, or JSONL logs (- for stdin)."""
     from .audit import validate as run
+    from .report.summary import SUMMARY_FORMATS, Summary, write_summary
 
     quiet = quietness(quiet, silent)
     policy = load_policy(config, select, ignore, extend_select, show_settings)
-    findings = run(files or ("-",), policy, scope_field=scope_field, on_warning=lambda m: warn(m, quiet))
-    sys.exit(emit_report(findings, fmt, output_file, exit_zero, statistics, quiet))
+    shape = fmt or "text"
+    if show_summary and shape not in SUMMARY_FORMATS:
+        raise click.UsageError(f"--summary prints {', '.join(SUMMARY_FORMATS)}, not --format {fmt}")
+    summary = Summary() if show_summary else None
+    findings = run(files or ("-",), policy, scope_field=scope_field, time_field=time_field, summary=summary,
+                   on_warning=lambda m: warn(m, quiet))
+    if summary is None:
+        sys.exit(emit_report(findings, fmt, output_file, exit_zero, statistics, quiet))
+    if output_file:
+        with open(output_file, "w", encoding="utf-8", newline="\n") as out:
+            write_summary(summary.result(findings), shape, out)
+    elif quiet < 2:
+        write_summary(summary.result(findings), shape, sys.stdout)
+    sys.exit(0 if exit_zero or not findings else 1)
 
 
 @main.command(short_help="Lint Python code for thread mistakes.")

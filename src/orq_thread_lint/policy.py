@@ -103,6 +103,7 @@ class RuntimeConfig(_Model):
     on_store_error: Literal["open", "closed"] = "open"
     store_timeout_ms: int = Field(50, ge=1)
     memory_capacity: int = Field(100_000, ge=1)
+    continuity: bool = True  # OTL008: check that follow-ups keep their conversation's thread id
 
     @field_validator("store")
     @classmethod

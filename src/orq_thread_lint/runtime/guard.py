@@ -25,6 +25,7 @@ from ..rules.overlap import overlap, request_scope
 from ..rules.request import HEADER
 from ..values import from_json
 from ..violations import Violation
+from .continuity import Continuity
 from .repair import repair_body
 from .scope import current_scope
 from .stores import Store, StoreError, open_store
@@ -35,8 +36,8 @@ THREADED_PATHS = ("/chat/completions", "/responses", "/completions")
 MODES = ("enforce", "warn", "repair", "off", "collect")
 _PLAIN = {str, list, dict, int, float, bool, type(None)}
 C = TypeVar("C")
-# violations, (thread id, where it sits) for each id to bind, their owner, the options to send
-Inspected = tuple[list[Violation], tuple[tuple[str, str], ...], str, Any]
+# violations, (thread id, where it sits) for each id, their owner (None: bind nothing), the options to send
+Inspected = tuple[list[Violation], tuple[tuple[str, str], ...], str | None, Any]
 _HEADER_LOWER = HEADER.lower()
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
@@ -77,6 +78,7 @@ class Guard:
         self.closed = cfg.on_store_error == "closed"
         self.binds_ids = self.uniqueness != "off" and policy.enabled("OTL007")
         self.internal: tuple[str, ...] = (_PACKAGE,)  # where warnings are not attributed
+        self.continuity = Continuity.of(policy, store, mode)
 
     # What to check -----------------------------------------------------------------------------
     def _inspect(self, options: Any) -> Inspected | None:
@@ -98,7 +100,7 @@ class Guard:
             if found and self.mode in ("enforce", "repair"):
                 raise ThreadPolicyError(found)
             owner = self._owner(body, options) if self.binds_ids and thread_ids else None
-            return list(found), (thread_ids if owner is not None else ()), owner or "", options
+            return list(found), thread_ids, owner, options
         except ThreadPolicyError:
             raise
         except Exception:
@@ -145,6 +147,12 @@ class Guard:
         log.warning("orq-thread-lint: uniqueness store failed, request sent unchecked: %s", exc)
         self._warn(f"uniqueness store failed; request sent unchecked: {exc}")
 
+    def _split(self, violations: list[Violation], found: list[Violation]) -> None:
+        """OTL008 findings join the others; refusing modes refuse before any id is bound."""
+        violations += found
+        if found and self.mode in ("enforce", "repair"):
+            raise ThreadPolicyError(violations)
+
     def check_options(self, options: Any) -> Any:
         if self.mode == "off":
             return options
@@ -152,7 +160,12 @@ class Guard:
         if inspected is None:
             return options
         violations, thread_ids, owner, options = inspected
-        if thread_ids:
+        if self.continuity is not None:
+            try:
+                self._split(violations, self.continuity.check(options, thread_ids))
+            except StoreError as exc:
+                self._uniqueness_failed(exc)
+        if thread_ids and owner is not None:
             store = self.store
             try:
                 for tid, path in thread_ids:
@@ -170,7 +183,12 @@ class Guard:
         if inspected is None:
             return options
         violations, thread_ids, owner, options = inspected
-        if thread_ids:
+        if self.continuity is not None:
+            try:
+                self._split(violations, await self.continuity.acheck(options, thread_ids))
+            except StoreError as exc:
+                self._uniqueness_failed(exc)
+        if thread_ids and owner is not None:
             store = self.store
             try:
                 for tid, path in thread_ids:

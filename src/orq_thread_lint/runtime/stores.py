@@ -14,9 +14,13 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
+from ..rules.continuity import AMBIGUOUS, bound, split
+
 NAMESPACE = "orq-thread-lint:thread:"
+CONTINUITY_NAMESPACE = "orq-thread-lint:continuity:"
 
 
 class StoreError(Exception):
@@ -41,6 +45,18 @@ class Store:
     async def abind(self, key: str, owner: str, ttl_ms: int) -> str:
         return await asyncio.to_thread(self.bind, key, owner, ttl_ms)
 
+    # Continuity (OTL008): fingerprints of message lists mapped to (a hash of) their thread id.
+    def follow(self, full: bytes | None, prefixes: Sequence[bytes], owner: str, ttl_ms: int,
+               bind_split: bool) -> list[str | None]:
+        """What each prefix fingerprint holds (``None``: never sent), then bind ``full`` to
+        ``owner`` with :func:`~orq_thread_lint.rules.continuity.bound`, unless the request splits
+        and ``bind_split`` is false (a refused request binds nothing). One atomic step."""
+        raise NotImplementedError
+
+    async def afollow(self, full: bytes | None, prefixes: Sequence[bytes], owner: str, ttl_ms: int,
+                      bind_split: bool) -> list[str | None]:
+        return await asyncio.to_thread(self.follow, full, prefixes, owner, ttl_ms, bind_split)
+
     def close(self) -> None:
         """Release connections; the store reconnects if it is used again."""
 
@@ -55,6 +71,7 @@ class MemoryStore(Store):
     def __init__(self, capacity: int = 100_000) -> None:
         self.capacity = capacity
         self._data: OrderedDict[str, tuple[str, float]] = OrderedDict()
+        self._prints: OrderedDict[bytes, tuple[str, float]] = OrderedDict()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -79,6 +96,28 @@ class MemoryStore(Store):
     async def abind(self, key: str, owner: str, ttl_ms: int) -> str:
         return self.bind(key, owner, ttl_ms)  # never blocks for long: no thread hop
 
+    def follow(self, full: bytes | None, prefixes: Sequence[bytes], owner: str, ttl_ms: int,
+               bind_split: bool) -> list[str | None]:
+        now = time.monotonic()
+        with self._lock:
+            prints = self._prints
+            found: list[str | None] = []
+            for key in prefixes:
+                entry = prints.get(key)
+                found.append(entry[0] if entry is not None and entry[1] > now else None)
+            if full is not None and (bind_split or split(found, owner) is None):
+                entry = prints.get(full)
+                prints[full] = (bound(entry[0] if entry is not None and entry[1] > now else None, owner),
+                                now + ttl_ms / 1000)
+                prints.move_to_end(full)
+                if len(prints) > self.capacity:
+                    prints.popitem(last=False)
+        return found
+
+    async def afollow(self, full: bytes | None, prefixes: Sequence[bytes], owner: str, ttl_ms: int,
+                      bind_split: bool) -> list[str | None]:
+        return self.follow(full, prefixes, owner, ttl_ms, bind_split)
+
 
 _BIND = """
 INSERT INTO bindings(key, owner, expires) VALUES (?1, ?2, ?3 + ?4)
@@ -87,6 +126,9 @@ ON CONFLICT(key) DO UPDATE SET
     expires = CASE WHEN bindings.expires <= ?3 THEN excluded.expires ELSE bindings.expires END
 RETURNING owner
 """
+
+
+_PURGE_EVERY = 1024
 
 
 class _Connection(sqlite3.Connection):
@@ -106,11 +148,14 @@ class SqliteStore(Store):
         self._local = threading.local()
         self._open: weakref.WeakSet[_Connection] = weakref.WeakSet()
         self._generation = 0  # bumped by close: every thread's connection is then stale
+        self._follows = 0
         self._lock = threading.Lock()
         try:
             conn = self._conn()
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("CREATE TABLE IF NOT EXISTS bindings (key TEXT PRIMARY KEY, owner TEXT NOT NULL, "
+                         "expires INTEGER NOT NULL)")
+            conn.execute("CREATE TABLE IF NOT EXISTS continuity (key BLOB PRIMARY KEY, owner TEXT NOT NULL, "
                          "expires INTEGER NOT NULL)")
         except sqlite3.Error as exc:
             raise StoreError(f"sqlite store {path!r}: {exc}") from exc
@@ -133,6 +178,34 @@ class SqliteStore(Store):
         except sqlite3.Error as exc:
             raise StoreError(f"sqlite store: {exc}") from exc
         return str(row[0])
+
+    def follow(self, full: bytes | None, prefixes: Sequence[bytes], owner: str, ttl_ms: int,
+               bind_split: bool) -> list[str | None]:
+        now = int(time.time() * 1000)
+        conn = self._conn()
+        try:
+            conn.execute("BEGIN IMMEDIATE")  # look-up and bind in one transaction: racing processes agree
+            try:
+                self._follows += 1
+                if self._follows % _PURGE_EVERY == 0:  # expired fingerprints go, now and then
+                    conn.execute("DELETE FROM continuity WHERE expires <= ?", (now,))
+                held: dict[bytes, str] = {}
+                wanted = [*prefixes, full] if full is not None else list(prefixes)
+                if wanted:
+                    marks = ",".join("?" * len(wanted))
+                    held = {bytes(k): str(o) for k, o in conn.execute(
+                        f"SELECT key, owner FROM continuity WHERE expires > ? AND key IN ({marks})", (now, *wanted))}
+                found = [held.get(key) for key in prefixes]
+                if full is not None and (bind_split or split(found, owner) is None):
+                    conn.execute("INSERT OR REPLACE INTO continuity(key, owner, expires) VALUES (?, ?, ?)",
+                                 (full, bound(held.get(full), owner), now + ttl_ms))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise StoreError(f"sqlite store: {exc}") from exc
+        return found
 
     def close(self) -> None:
         with self._lock:
@@ -157,11 +230,13 @@ class RedisStore(Store):
         options: dict[str, Any] = {"socket_timeout": timeout, "socket_connect_timeout": timeout,
                                    "retry_on_timeout": False}
         self._errors = (redis.RedisError, OSError)
+        self._noscript = redis.exceptions.NoScriptError
         self._sync = redis.Redis.from_url(url, **options)
         self._async_options = options
         # One asyncio client per event loop: a connection belongs to the loop that opened it.
         self._async: dict[asyncio.AbstractEventLoop, Any] = {}
         self._async_lock = threading.Lock()
+        self._follow = self._sync.register_script(_FOLLOW)
 
     def bind(self, key: str, owner: str, ttl_ms: int) -> str:
         try:
@@ -170,7 +245,7 @@ class RedisStore(Store):
             raise StoreError(f"redis store: {exc}") from exc
         return owner if previous is None else _text(previous)
 
-    async def abind(self, key: str, owner: str, ttl_ms: int) -> str:
+    def _async_client(self) -> Any:
         import redis.asyncio
 
         loop = asyncio.get_running_loop()
@@ -184,11 +259,37 @@ class RedisStore(Store):
             with self._async_lock:
                 self._forget_closed_loops()
                 self._async[loop] = client
+        return client
+
+    async def abind(self, key: str, owner: str, ttl_ms: int) -> str:
+        client = self._async_client()
         try:
             previous = await client.set(key, owner, nx=True, get=True, px=ttl_ms)
         except self._errors as exc:
             raise StoreError(f"redis store: {exc}") from exc
         return owner if previous is None else _text(previous)
+
+    def follow(self, full: bytes | None, prefixes: Sequence[bytes], owner: str, ttl_ms: int,
+               bind_split: bool) -> list[str | None]:
+        keys, args = _follow_args(full, prefixes, owner, ttl_ms, bind_split)
+        try:
+            reply = self._follow(keys=keys, args=args)
+        except self._errors as exc:
+            raise StoreError(f"redis store: {exc}") from exc
+        return [None if v is None else _text(v) for v in reply]
+
+    async def afollow(self, full: bytes | None, prefixes: Sequence[bytes], owner: str, ttl_ms: int,
+                      bind_split: bool) -> list[str | None]:
+        keys, args = _follow_args(full, prefixes, owner, ttl_ms, bind_split)
+        client = self._async_client()
+        try:
+            try:
+                reply = await client.evalsha(self._follow.sha, len(keys), *keys, *args)
+            except self._noscript:
+                reply = await client.eval(_FOLLOW, len(keys), *keys, *args)  # first use on this server
+        except self._errors as exc:
+            raise StoreError(f"redis store: {exc}") from exc
+        return [None if v is None else _text(v) for v in reply]
 
     def _forget_closed_loops(self) -> None:
         """Drop the clients of event loops that have ended (each ``asyncio.run`` is a new loop).
@@ -209,6 +310,41 @@ class RedisStore(Store):
         if client is not None:
             await client.aclose(close_connection_pool=True)
         self.close()
+
+
+# The continuity step in one round trip: look the prefixes up, then bind the request's own
+# fingerprint as rules/continuity.py's `split` and `bound` say (keys: the prefixes, longest
+# first, then the request's own if it binds one).
+_FOLLOW = """
+local owner, ttl, binds, bind_split = ARGV[1], ARGV[2], ARGV[3] == '1', ARGV[4] == '1'
+local n = #KEYS
+if binds then n = n - 1 end
+local found, splits, decided = {}, false, false
+for i = 1, n do
+  local v = redis.call('GET', KEYS[i])
+  found[i] = v
+  if v and not decided then
+    decided = true
+    splits = v ~= owner and v ~= '""" + AMBIGUOUS + """'
+  end
+end
+if binds and (bind_split or not splits) then
+  local full = KEYS[#KEYS]
+  local previous = redis.call('GET', full)
+  local value = owner
+  if previous and previous ~= owner then value = '""" + AMBIGUOUS + """' end
+  redis.call('SET', full, value, 'PX', ttl)
+end
+return found
+"""
+
+
+def _follow_args(full: bytes | None, prefixes: Sequence[bytes], owner: str, ttl_ms: int,
+                 bind_split: bool) -> tuple[list[str], list[str | int]]:
+    keys = [CONTINUITY_NAMESPACE + p.hex() for p in prefixes]
+    if full is not None:
+        keys.append(CONTINUITY_NAMESPACE + full.hex())
+    return keys, [owner, ttl_ms, int(full is not None), int(bind_split)]
 
 
 def _text(value: object) -> str:

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from ..rules.minted import Mint, Minted, MintedHole, MintedUUID, mint_of
 from ..values import Hole, List, Mapping, Node, Partial, Scalar, Text, Unknown
+from .fresh import fresh_call, keeps_fresh
 from .segments import Bindings, Segment
 
 _MAX_DEPTH = 24
@@ -255,7 +257,18 @@ class Resolver:
             return self._binary(expr, path, anchor)
         if isinstance(expr, cst.Call):
             return self._call(expr, path, anchor)
+        if isinstance(expr, cst.Attribute):
+            return self._derived(expr.value, expr.attr.value, path, anchor)
+        if isinstance(expr, cst.Subscript):
+            return self._derived(expr.value, "[]", path, anchor)
         return Unknown(path, anchor)
+
+    def _derived(self, base: cst.BaseExpression, step: str, path: str, anchor: Anchor) -> Node:
+        """A value computed from a fresh one (``uuid4().hex``) is fresh when the step keeps it so."""
+        mint = mint_of(self.value(base, path))
+        if mint is None or not keeps_fresh(mint.origin, step):
+            return Unknown(path, anchor)
+        return Minted(mint, path, anchor)
 
     def _name(self, expr: cst.Name, path: str, anchor: Anchor) -> Node:
         name = expr.value
@@ -315,7 +328,7 @@ class Resolver:
         value = self.value(expr, "")
         if isinstance(value, Text) and plain:
             return value.value
-        return Hole(loop=isinstance(value, Counter), source=expr)
+        return _hole_for(value, "str()" if plain else "spec", expr)
 
     def _binary(self, expr: cst.BinaryOperation, path: str, anchor: Anchor) -> Node:
         if isinstance(expr.operator, cst.Add):
@@ -330,10 +343,13 @@ class Resolver:
                     parts.extend(side.parts)
                 elif isinstance(side, Unknown):
                     source = side.anchor.node if isinstance(side.anchor, Anchor) else None
-                    parts.append(Hole(loop=isinstance(side, Counter), source=source))
+                    parts.append(_hole_for(side, "str()", source))
                 else:
                     return Unknown(path, anchor)
             return _string_node(parts, path, anchor)
+        if isinstance(expr.operator, cst.Multiply):  # `time.time() * 1000`
+            left = self._derived(expr.left, "*", path, anchor)
+            return left if isinstance(left, Minted) else self._derived(expr.right, "*", path, anchor)
         if isinstance(expr.operator, cst.Modulo) and isinstance(expr.left, cst.SimpleString):
             template = expr.left.evaluated_value
             if isinstance(template, str):
@@ -375,6 +391,10 @@ class Resolver:
             if isinstance(template, str):
                 return self._format(template, expr, path, anchor)
         name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+        fresh = fresh_call(expr)
+        if fresh is not None:
+            mint = Mint(fresh, (anchor, self.scopes))  # where it is evaluated: static/minted.py reads it
+            return MintedUUID(mint, path, anchor) if name in _UUID_CALLS else Minted(mint, path, anchor)
         if name in _UUID_CALLS:
             return Scalar(None, path, anchor, kind="UUID")
         if name == "dict" and isinstance(func, cst.Name):
@@ -383,7 +403,12 @@ class Resolver:
             inner = self.value(expr.args[0].value, path)
             if isinstance(inner, (Text, Partial)):
                 return inner
-            return Partial([Hole()], path, anchor)
+            minted = mint_of(inner)
+            return Partial([MintedHole(minted) if minted is not None else Hole()], path, anchor)
+        if isinstance(func, cst.Name) and name in ("int", "float", "round") and len(expr.args) == 1:
+            return self._derived(expr.args[0].value, f"{name}()", path, anchor)
+        if isinstance(func, cst.Attribute):  # a method of a fresh value: `uuid4().hex.upper()`
+            return self._derived(func.value, f"{name}()", path, anchor)
         return Unknown(path, anchor)
 
     def _format(self, template: str, call: cst.Call, path: str, anchor: Anchor) -> Node:
@@ -409,6 +434,14 @@ class Resolver:
                 arg = keywords.get(field)
             parts.append(self._hole(arg, plain=not spec and not conversion) if arg is not None else Hole())
         return _string_node(parts, path, anchor)
+
+
+def _hole_for(value: Node, step: str, source: object = None) -> Hole:
+    """The hole a value leaves in a string: a loop counter's, a fresh value's, or a plain one."""
+    mint = mint_of(value)
+    if mint is not None and keeps_fresh(mint.origin, step):
+        return MintedHole(mint, source)
+    return Hole(loop=isinstance(value, Counter), source=source)
 
 
 def _join(parts: list[str | Hole]) -> list[str | Hole]:
