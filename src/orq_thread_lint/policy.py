@@ -77,10 +77,20 @@ def _check_templates(value: Patterns) -> Patterns:
     return value
 
 
+# Upper bounds of numeric settings: every value in range works in every store and on every
+# platform (no OverflowError in SQLite, Redis or the clock), and none makes a check unbounded.
+MAX_ID_LENGTH = 4096
+MAX_TAG_LENGTH = 4096
+MAX_TAG_COUNT = 1000
+MAX_TTL_SECONDS = 10 * 365 * 86400
+MAX_STORE_TIMEOUT_MS = 60_000
+MAX_MEMORY_CAPACITY = 10_000_000
+
+
 class ThreadIdConfig(_Model):
     patterns: Patterns = Field(default_factory=list)
     generic: list[str] = Field(default_factory=list)
-    max_length: int = Field(128, ge=1)
+    max_length: int = Field(128, ge=1, le=MAX_ID_LENGTH)
 
     _templates = field_validator("patterns", "generic")(_check_templates)
 
@@ -88,8 +98,8 @@ class ThreadIdConfig(_Model):
 class TagsConfig(_Model):
     vocabulary: list[str] = Field(default_factory=list)
     patterns: Patterns = Field(default_factory=list)
-    max_count: int = Field(10, ge=0)
-    max_length: int = Field(64, ge=1)
+    max_count: int = Field(10, ge=0, le=MAX_TAG_COUNT)
+    max_length: int = Field(64, ge=1, le=MAX_TAG_LENGTH)
     required: bool = False
 
     _templates = field_validator("patterns")(_check_templates)
@@ -99,10 +109,10 @@ class RuntimeConfig(_Model):
     mode: Literal["enforce", "warn", "repair", "off"] = "enforce"
     uniqueness: Literal["scope", "single-use", "off"] = "scope"
     store: str = "memory"
-    ttl_seconds: int = Field(86400, ge=1)
+    ttl_seconds: int = Field(86400, ge=1, le=MAX_TTL_SECONDS)
     on_store_error: Literal["open", "closed"] = "open"
-    store_timeout_ms: int = Field(50, ge=1)
-    memory_capacity: int = Field(100_000, ge=1)
+    store_timeout_ms: int = Field(50, ge=1, le=MAX_STORE_TIMEOUT_MS)
+    memory_capacity: int = Field(100_000, ge=1, le=MAX_MEMORY_CAPACITY)
     continuity: bool = True  # OTL008: check that follow-ups keep their conversation's thread id
 
     @field_validator("store")
@@ -317,6 +327,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{display_path(path)}: can't read: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{display_path(path)}: not valid TOML: {exc}") from None
+    except ValueError:  # tomllib lets int()'s digit limit through (Python 3.11+)
+        raise ConfigError(f"{display_path(path)}: not valid TOML: a number has more digits than can be read") from None
 
 
 def _table_of(path: Path) -> tuple[dict[str, Any] | None, str | None]:

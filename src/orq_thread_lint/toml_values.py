@@ -24,7 +24,10 @@ def _toml(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
-        return repr(value)
+        try:
+            return repr(value)
+        except ValueError:  # an int of more digits than Python converts (3.11+)
+            return "a number of more digits than can be shown"
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, (datetime, date, time)):

@@ -4,7 +4,8 @@ loop counters (OTL105). They read the same values as every other rule."""
 from __future__ import annotations
 
 from ..values import Mapping, Node, Partial, Text
-from .thread import ID_PRECEDENCE, Emitter, show
+from .redact import show
+from .thread import ID_PRECEDENCE, Emitter
 
 # One value, one finding (see rules/thread.py): what comes before these codes silences them, and
 # they silence what comes after (OTL004).
@@ -20,7 +21,7 @@ def check_code_id(thread: Node, emit: Emitter) -> None:
     where = thread.value_anchor("id")
     if isinstance(ident, Text):
         if _first(emit, "OTL104", ident):
-            emit("OTL104", f"thread id {ident.value!r} is the same for every call; all sessions share one thread",
+            emit("OTL104", f"thread id {show(ident)} is the same for every call; all sessions share one thread",
                  ident, anchor=where, suggestion="build the id from the user and session")
     elif (isinstance(ident, Partial) and ident.holes and all(h.loop for h in ident.holes)
           and _first(emit, "OTL105", ident)):
