@@ -15,7 +15,7 @@ _SHOWN = 80  # characters of a value quoted in a message
 def show_value(value: object, limit: int | None = None) -> str:
     """``value`` in TOML syntax (inline tables for mappings); cut to ``limit`` characters."""
     text = _toml(value)
-    if limit is not None and len(text) > limit:
+    if limit is not None and len(text) > limit and not isinstance(value, int):
         text = text[: limit - 1] + "…"
     return text
 

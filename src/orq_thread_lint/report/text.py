@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ..rules.catalog import RULES
+from ..rules.redact import clean
 from . import Finding, Options, statistics
 
 _BOLD, _RED, _CYAN, _BLUE, _RESET = "\x1b[1m", "\x1b[31m", "\x1b[36m", "\x1b[34m", "\x1b[0m"
@@ -72,6 +73,8 @@ def _snippet(f: Finding, line: str | None, color: Paint) -> str:
     """The finding's first source line, numbered, with carets under its range on that line."""
     if line is None:
         return ""
+    if not clean(line):  # the line holds personal data: a report never shows it
+        return "  | (source line not shown: it holds personal data)\n\n"
     start = max(f.column - 1, 0)
     end = f.end_column - 1 if f.end_row in (0, f.row) and f.end_column > f.column else len(line.rstrip())
     end = max(end, start + 1)
