@@ -87,15 +87,15 @@ class Guard:
         raise here, before any binding: a refused request claims no id. A bug of ours never blocks
         a request: it is logged and the request goes out unchecked."""
         try:
-            body = _threaded_body(options)
-            if body is None:
+            read = self._read(options)
+            if read is None:
                 return None
-            header = _thread_header(options.headers)
+            body, header = read
             found, thread_ids = check_json_request(body, self.policy, header)
             if found and self.mode == "repair":
                 fixed = repair_body(body, self.policy)
                 if fixed is not None:
-                    options, body = _with_body(options, fixed), fixed
+                    options, body = self._rebuilt(options, fixed), fixed
                     found, thread_ids = check_json_request(body, self.policy, header)
             if found and self.mode in ("enforce", "repair"):
                 raise ThreadPolicyError(found)
@@ -110,13 +110,25 @@ class Guard:
     def _owner(self, body: dict[str, Any], options: Any) -> str | None:
         """Who a request's thread ids are bound to; ``None``: nothing to compare."""
         if self.uniqueness == "single-use":
-            # Retries of one call share its idempotency key; a second call has another.
-            key = getattr(options, "idempotency_key", None)
-            return str(key) if key else None
+            return self._call_key(options)
         owner: object = current_scope()
         if owner is None and self.scope is not None:
             owner = self.scope()
         return request_scope(from_json(body)) if owner is None else str(owner)
+
+    # The client's side: what the rules read from its request, how a repaired one is sent, and
+    # what tells a retry from a second call. This is openai's; other front ends override these.
+    def _read(self, options: Any) -> tuple[dict[str, Any], str | None] | None:
+        body = _threaded_body(options)
+        return None if body is None else (body, _thread_header(options.headers))
+
+    def _rebuilt(self, options: Any, body: dict[str, Any]) -> Any:
+        return _with_body(options, body)
+
+    def _call_key(self, options: Any) -> str | None:
+        # Retries of one call share its idempotency key; a second call has another.
+        key = getattr(options, "idempotency_key", None)
+        return str(key) if key else None
 
     # Modes ---------------------------------------------------------------------------------------
     def _conclude(self, options: Any, violations: list[Violation]) -> Any:
@@ -280,18 +292,19 @@ def _guarded_class(base: type, guard: Guard, owns_store: bool) -> type:
 
 def guard(client: C, policy: Policy | None = None, *, mode: str | None = None, store: str | Store | None = None,
           scope: Callable[[], object] | None = None) -> C:
-    """A guarded copy of an openai client (``OpenAI``, ``AsyncOpenAI`` or their Azure variants).
+    """A guarded copy of an openai client (``OpenAI``, ``AsyncOpenAI`` or their Azure variants) or
+    of orq's SDK client (``orq_ai_sdk.Orq``, see :mod:`.orq_sdk`).
 
     The copy is still an instance of the client's class, shares its HTTP client, and leaves the
     original untouched. ``mode`` and ``store`` default to the policy's ``[runtime]`` table;
     ``scope`` is an optional callable returning the current scope (a user or session id).
     """
-    policy = policy if policy is not None else Policy.load()
-    cfg = policy.config.runtime
-    chosen = store if store is not None else cfg.store
-    backend = chosen if isinstance(chosen, Store) else open_store(
-        chosen, timeout_ms=cfg.store_timeout_ms, capacity=cfg.memory_capacity)
-    g = Guard(policy, mode or cfg.mode, backend, scope)
+    policy, mode, backend, owns_store = resolve(policy, mode, store)
+    if type(client).__module__.partition(".")[0] == "orq_ai_sdk":
+        from .orq_sdk import guard_orq
+
+        return guard_orq(client, policy, mode, backend, scope, owns_store=owns_store)  # type: ignore[no-any-return]
+    g = Guard(policy, mode, backend, scope)
     sdk = getattr(sys.modules.get(type(client).__module__.partition(".")[0]), "__file__", None)
     if sdk:
         g.internal += (os.path.dirname(sdk) + os.sep,)
@@ -300,5 +313,17 @@ def guard(client: C, policy: Policy | None = None, *, mode: str | None = None, s
     if existing is not None:
         base = base.__mro__[1]  # re-guarding replaces the old guard instead of stacking two
     fresh = client.with_options()  # type: ignore[attr-defined]
-    fresh.__class__ = _guarded_class(base, g, owns_store=not isinstance(chosen, Store))
+    fresh.__class__ = _guarded_class(base, g, owns_store=owns_store)
     return fresh  # type: ignore[no-any-return]
+
+
+def resolve(policy: Policy | None, mode: str | None, store: str | Store | None) -> tuple[Policy, str, Store, bool]:
+    """The policy, mode and store a guard runs with (the policy's ``[runtime]`` table fills in what
+    isn't given), and whether the guard opened the store (and so closes it)."""
+    policy = policy if policy is not None else Policy.load()
+    cfg = policy.config.runtime
+    chosen = store if store is not None else cfg.store
+    if isinstance(chosen, Store):
+        return policy, mode or cfg.mode, chosen, False
+    return policy, mode or cfg.mode, open_store(chosen, timeout_ms=cfg.store_timeout_ms,
+                                                capacity=cfg.memory_capacity), True
