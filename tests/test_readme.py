@@ -56,7 +56,7 @@ def test_every_block_is_one_this_file_runs() -> None:
 
 def test_python_blocks_run_against_the_router_and_redis(router: Router, redis_url: str,  # noqa: F811
                                                         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (block,) = blocks("python")
+    (block,) = [b for b in blocks("python") if "api.orq.ai/v3/router" in b.text and "thread_scope" in b.text]
     monkeypatch.chdir(tmp_path)  # Policy.load() finds no config here: the recommended preset
     monkeypatch.setenv("ORQ_API_KEY", "test-key")
     source = block.text.replace("https://api.orq.ai/v3/router", router.url)
@@ -125,7 +125,14 @@ NOT_RUN = {
     "python -m pytest": "the suite itself",
     "pytest --orq-thread-lint": "the plugin: tests/test_pytest_plugin.py runs it with pytester",
     "python bench/": "benchmarks take minutes; their numbers are quoted with the command",
+    "ORQ_THREAD_LINT_MODE=": "the process-wide install: tests/test_runtime_install.py runs it",
+    "python app.py": "the reader's own program",
 }
+
+
+def test_other_python_blocks_compile() -> None:
+    for block in blocks("python"):
+        compile(block.text, str(block), "exec")
 
 
 def test_shell_commands_of_the_tool_run(tmp_path: Path, cli_env: dict[str, str]) -> None:
