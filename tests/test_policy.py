@@ -49,21 +49,21 @@ def test_discovery_prefers_nearest_and_skips_pyproject_without_table(tmp_path: P
     ("text", "message"),
     [
         ("[tool.orq-thread-lint.tags]\nmax-count = -1\n",
-         "pyproject.toml: [tool.orq-thread-lint.tags] max-count: Input should be greater than or equal to 0"),
+         "pyproject.toml: [tool.orq-thread-lint.tags] max-count: must be at least 0, not -1"),
         ("[tool.orq-thread-lint.tags]\nmax-cout = 1\n",
          "pyproject.toml: [tool.orq-thread-lint.tags] max-cout: unknown key; did you mean 'max-count'?"),
         ("[tool.orq-thread-lint]\nthread-placment = 'orq'\n",
          "pyproject.toml: [tool.orq-thread-lint] thread-placment: unknown key; did you mean 'thread-placement'?"),
         ("[tool.orq-thread-lint]\nthread-placement = 'nested'\n",
-         "pyproject.toml: [tool.orq-thread-lint] thread-placement: Input should be 'orq', 'top-level' or 'any'"),
+         "pyproject.toml: [tool.orq-thread-lint] thread-placement: must be \"orq\", \"top-level\" or \"any\", not \"nested\""),
         ("[tool.orq-thread-lint.thread-id]\npatterns = ['user-{a', 'ok']\n",
          "pyproject.toml: [tool.orq-thread-lint.thread-id] patterns: unclosed '{' at position 5"),
         ("[tool.orq-thread-lint.tags]\nmax-count = '3'\n",
-         "pyproject.toml: [tool.orq-thread-lint.tags] max-count: Input should be a valid integer"),
+         "pyproject.toml: [tool.orq-thread-lint.tags] max-count: must be an integer, not a string (\"3\")"),
         ("[tool.orq-thread-lint.runtime]\nstore = 'mongodb://x'\n",
-         "pyproject.toml: [tool.orq-thread-lint.runtime] store: expected 'memory'"),
+         "pyproject.toml: [tool.orq-thread-lint.runtime] store: must be \"memory\", \"sqlite:///path\" or \"redis://host:port/db\", not \"mongodb://x\""),
         ("[tool.orq-thread-lint]\nselect = ['E501']\n",
-         "pyproject.toml: [tool.orq-thread-lint] select: 'E501' is not a rule code"),
+         "pyproject.toml: [tool.orq-thread-lint] select: \"E501\" matches no rule code or prefix"),
         ("[tool.orq-thread-lint\n", "pyproject.toml: not valid TOML"),
     ],
 )
@@ -108,3 +108,38 @@ def test_thread_id_builds_and_validates() -> None:
         policy.thread_id("order", order_id=1)
     with pytest.raises(ValueError, match="OTL006"):
         policy.thread_id("ticket", ticket_id="4111111111111111")
+
+
+def test_config_errors_speak_toml_in_file_order(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    write(tmp_path / "pyproject.toml", """[tool.orq-thread-lint]
+tags = true
+thread-placement = "orq.thread"
+
+[tool.orq-thread-lint.thread-id]
+max-length = "long"
+
+[tool.orq-thread-lint.runtime]
+on-store-error = true
+ttl-seconds = 0
+""")
+    sub = tmp_path / "src"
+    sub.mkdir()
+    proc = subprocess.run(["orq-thread-lint", "validate", "-"], cwd=sub, capture_output=True, text=True, env=cli_env,
+                          input="{}")
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [
+        "orq-thread-lint: error: ../pyproject.toml: [tool.orq-thread-lint] tags: must be a table, not a boolean (true)",
+        '../pyproject.toml: [tool.orq-thread-lint] thread-placement: must be "orq", "top-level" or "any", not "orq.thread"',
+        '../pyproject.toml: [tool.orq-thread-lint.thread-id] max-length: must be an integer, not a string ("long")',
+        '../pyproject.toml: [tool.orq-thread-lint.runtime] on-store-error: must be "open" or "closed", not true',
+        "../pyproject.toml: [tool.orq-thread-lint.runtime] ttl-seconds: must be at least 1, not 0",
+    ]
+    assert "Input should" not in proc.stderr and "TagsConfig" not in proc.stderr and str(tmp_path) not in proc.stderr
+
+
+def test_standalone_file_with_the_pyproject_header_gets_a_hint(tmp_path: Path) -> None:
+    cfg = write(tmp_path / "orq-thread-lint.toml", '[tool.orq-thread-lint]\nselect = ["OTL"]\n')
+    with pytest.raises(ConfigError) as info:
+        Policy.from_file(cfg)
+    assert "drop the [tool.orq-thread-lint] header" in str(info.value)
+    assert "unknown key" not in str(info.value)

@@ -38,10 +38,14 @@ def repo(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_manifest_is_valid(cli_env: dict[str, str]) -> None:
+def test_manifest_is_valid(cli_env: dict[str, str], tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
     proc = subprocess.run(["pre-commit", "validate-manifest", str(ROOT / ".pre-commit-hooks.yaml")],
-                          capture_output=True, text=True, env=cli_env)
+                          capture_output=True, text=True, env={**cli_env, "HOME": str(home)})
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert list(home.iterdir()) == []  # pre-commit's cache went to the test's PRE_COMMIT_HOME, not ~/.cache
+    assert Path(cli_env["PRE_COMMIT_HOME"]).is_dir()
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is needed for pre-commit")

@@ -63,7 +63,49 @@ def test_plugin_fails_tests_that_sent_bad_threads(pytester: pytest.Pytester) -> 
 def test_plugin_is_off_by_default_and_ini_turns_it_on(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_app=TESTS)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    assert result.parseoutcomes().get("failed") == 1  # only test_fixture, whose list stays empty
+    # Off, nothing fails; test_fixture asked for the violations, so its own requests are checked.
+    assert result.parseoutcomes() == {"passed": 7}, result.stdout.str()
     pytester.makeini("[pytest]\norq_thread_lint = true\n")
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     assert result.parseoutcomes().get("failed") == 3
+
+
+BAD_MARKERS = '''
+import pytest
+
+@pytest.mark.orq_thread_lint(policy={"selct": ["OTL"]})
+def test_misspelt_key(orq_thread_violations):
+    pass
+
+@pytest.mark.orq_thread_lint(policy={"tags": {"max-count": "3"}})
+def test_bad_value(orq_thread_violations):
+    pass
+
+@pytest.mark.orq_thread_lint(policy="lax")
+def test_bad_preset(orq_thread_violations):
+    pass
+
+@pytest.mark.orq_thread_lint(policy=3)
+def test_bad_type(orq_thread_violations):
+    pass
+
+@pytest.mark.orq_thread_lint(polcy={})
+def test_bad_keyword(orq_thread_violations):
+    pass
+'''
+
+
+def test_a_bad_marker_fails_with_one_line_naming_the_key(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_markers=BAD_MARKERS)
+    result = pytester.runpytest_subprocess("--orq-thread-lint", "-p", "no:cacheprovider")
+    assert result.parseoutcomes().get("failed") == 5
+    out = result.stdout.str()
+    result.stdout.fnmatch_lines([
+        "*@pytest.mark.orq_thread_lint(policy=...): selct: unknown key; did you mean 'select'?*",
+        '*@pytest.mark.orq_thread_lint(policy=...): [[]tags] max-count: must be an integer, not a string ("3")*',
+        "*@pytest.mark.orq_thread_lint(policy=...): unknown preset 'lax'*",
+        "*@pytest.mark.orq_thread_lint(policy=...): expected a Policy, a preset name or a dict of settings, not int*",
+        "*@pytest.mark.orq_thread_lint: takes only policy=..., not polcy*",
+    ])
+    assert "Traceback" not in out and "pytest_plugin.py" not in out and "ValidationError" not in out
+    assert "During handling" not in out

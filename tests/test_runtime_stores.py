@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import gc
+import hashlib
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import warnings
@@ -52,11 +55,16 @@ def redis_url() -> Iterator[str]:
         pytest.skip("no Redis server at 127.0.0.1:6379 (set ORQ_THREAD_LINT_REQUIRE_REDIS=1 to make this a failure)")
     import redis
 
-    r = redis.Redis.from_url(REDIS_URL)
-    r.flushdb()
-    yield REDIS_URL
-    r.flushdb()
-    r.close()
+    # Tests of one database take turns, across xdist workers and concurrent runs: each flushes it.
+    tag = hashlib.sha256(REDIS_URL.encode()).hexdigest()[:12]
+    lock = Path(tempfile.gettempdir()) / f"orq-thread-lint-redis-{tag}.lock"
+    with lock.open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        r = redis.Redis.from_url(REDIS_URL)
+        r.flushdb()
+        yield REDIS_URL
+        r.flushdb()
+        r.close()
 
 
 @pytest.fixture(params=["memory", "sqlite", "redis"])
@@ -64,11 +72,13 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     if request.param == "memory":
         yield MemoryStore()
     elif request.param == "sqlite":
-        s = SqliteStore(str(tmp_path / "threads.db"), timeout_ms=2000)
+        s = SqliteStore(str(tmp_path / "threads.db"), timeout_ms=10_000)  # roomy, as for Redis below
         yield s
         s.close()
     else:
-        s = open_store(request.getfixturevalue("redis_url"), timeout_ms=500)
+        # Roomy: a busy machine can take seconds to accept 200 connections; the tests assert who
+        # wins, never how fast.
+        s = open_store(request.getfixturevalue("redis_url"), timeout_ms=5000)
         yield s
         s.close()
 
@@ -230,7 +240,7 @@ def test_redis_async_clients_are_closed_and_do_not_pile_up_across_loops(redis_ur
 _PROCESS = """
 import sys
 from orq_thread_lint.runtime.stores import open_store, store_key
-s = open_store(sys.argv[1], timeout_ms=2000)
+s = open_store(sys.argv[1], timeout_ms=10_000)  # roomy: a busy machine may be slow to answer
 print(s.bind(store_key("shared-id"), sys.argv[2], 60000))
 """
 
@@ -248,7 +258,9 @@ def test_guard_across_processes_with_redis(redis_url: str) -> None:
 import sys
 from openai import OpenAI
 from orq_thread_lint import Policy, guard, thread_scope, ThreadPolicyError
-g = guard(OpenAI(base_url="http://127.0.0.1:9/v1", api_key="k", max_retries=0), Policy.preset(), store="{redis_url}")
+# A roomy store timeout: on a busy machine a 50 ms bind can time out, and the request is then sent unchecked.
+policy = Policy.from_dict({{"runtime": {{"store-timeout-ms": 5000}}}})
+g = guard(OpenAI(base_url="http://127.0.0.1:9/v1", api_key="k", max_retries=0), policy, store="{redis_url}")
 with thread_scope(sys.argv[1]):
     try:
         g.chat.completions.create(model="m", messages=[], extra_body={{"orq": {{"thread": {{"id": "user-7-cross"}}}}}})

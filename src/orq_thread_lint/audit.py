@@ -7,7 +7,7 @@ OTL007 and OTL008 are checked across all of them. Memory holds one record, the o
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from .policy import Policy
 from .records import Record, invalid, records
@@ -22,10 +22,14 @@ __all__ = ["Record", "invalid", "iter_validate", "records", "validate"]
 
 
 def iter_validate(sources: Iterable[str], policy: Policy, *, scope_field: str | None = None,
-                  time_field: str | None = None, summary: Summary | None = None) -> Iterator[Finding]:
-    """The findings of :func:`validate`, as they are found."""
+                  time_field: str | None = None, summary: Summary | None = None,
+                  on_warning: Callable[[str], None] | None = None) -> Iterator[Finding]:
+    """The findings of :func:`validate`, as they are found. ``on_warning`` hears of a
+    ``scope_field`` that no record has (OTL007 then compared nothing)."""
     owners: dict[str, tuple[str, str]] = {}
     timeline = Timeline(policy, time_field)
+    scope_path = tuple(scope_field.split(".")) if scope_field else None
+    checked = 0
     for source in sources:
         name = "<stdin>" if source == "-" else source
         for item in records(source, name):
@@ -33,16 +37,31 @@ def iter_validate(sources: Iterable[str], policy: Policy, *, scope_field: str | 
                 if policy.enabled("OTL000"):
                     yield item
                 continue
+            checked += 1
+            if scope_path is not None and _has_path(item.body, scope_path):
+                scope_path = None
             yield from _check_record(item, name, policy, scope_field, owners, timeline, summary)
     yield from timeline.finish()
+    if scope_path is not None and checked and on_warning is not None:
+        on_warning(f"--scope-field {scope_field}: no record has this field, so OTL007 compared no records")
+
+
+def _has_path(body: object, path: tuple[str, ...]) -> bool:
+    for part in path:
+        if not isinstance(body, dict) or part not in body:
+            return False
+        body = body[part]
+    return True
 
 
 def validate(sources: Iterable[str], policy: Policy, *, scope_field: str | None = None,
-             time_field: str | None = None, summary: Summary | None = None) -> list[Finding]:
+             time_field: str | None = None, summary: Summary | None = None,
+             on_warning: Callable[[str], None] | None = None) -> list[Finding]:
     """Check every request body in ``sources``; OTL007 and OTL008 are checked across all of them
     (in file order, or in the order of each record's ``time_field``). ``summary`` counts the
     requests of each thread."""
-    return list(iter_validate(sources, policy, scope_field=scope_field, time_field=time_field, summary=summary))
+    return list(iter_validate(sources, policy, scope_field=scope_field, time_field=time_field, summary=summary,
+                              on_warning=on_warning))
 
 
 def _check_record(record: Record, name: str, policy: Policy, scope_field: str | None,

@@ -8,17 +8,23 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import click
 
 from . import __version__
 from .policy import ConfigError, Policy
 from .report import Finding, Options, renderers
+from .report.text import summary
 from .rules.catalog import RULES
+
+if TYPE_CHECKING:
+    from .static.run import RunResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 FORMATS = ("text", "concise", "full", "json", "json-lines", "sarif", "github", "junit", "html")
+# Help is wrapped at this width, never cut short (click's default is 80 columns).
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 120}
 
 
 def _codes(values: Sequence[str]) -> list[str]:
@@ -33,6 +39,8 @@ def policy_options(func: F) -> F:
         click.option("--select", multiple=True, help="Rule codes or prefixes to enable (replaces the config's)."),
         click.option("--ignore", multiple=True, help="Rule codes or prefixes to disable."),
         click.option("--extend-select", multiple=True, help="Rule codes or prefixes to enable in addition."),
+        click.option("--show-settings", is_flag=True,
+                     help="Print the resolved settings, each with where it came from, and exit."),
     ]):
         func = option(func)
     return func
@@ -40,49 +48,71 @@ def policy_options(func: F) -> F:
 
 def output_options(func: F) -> F:
     for option in reversed([
-        click.option("--format", "--output-format", "fmt", type=click.Choice(FORMATS), default="text",
-                     show_default=True, help="Output format."),
+        click.option("--format", "--output-format", "fmt", type=click.Choice(FORMATS), default=None,
+                     help="Output format (default: full on a terminal, concise otherwise; text is concise)."),
         click.option("-o", "--output-file", type=click.Path(dir_okay=False), help="Write the report to a file."),
         click.option("-e", "--exit-zero", is_flag=True, help="Exit 0 even when there are findings."),
         click.option("--statistics", is_flag=True, help="Count findings per rule instead of listing them."),
-        click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary."),
+        click.option("-q", "--quiet", count=True, help="Print findings only, no summary; -qq prints nothing."),
+        click.option("--silent", is_flag=True, help="Print nothing, only exit with the status (same as -qq)."),
     ]):
         func = option(func)
     return func
 
 
 def load_policy(config: str | None, select: Sequence[str], ignore: Sequence[str],
-                extend_select: Sequence[str]) -> Policy:
+                extend_select: Sequence[str], show_settings: bool = False) -> Policy:
     policy = Policy.load(config)
-    return policy.with_selection(_codes(select), _codes(ignore), _codes(extend_select))
+    policy = policy.with_selection(_codes(select), _codes(ignore), _codes(extend_select))
+    if show_settings:
+        from .settings import show_settings as describe
+
+        click.echo(describe(policy), nl=False)
+        sys.exit(0)
+    return policy
 
 
-def emit_report(findings: list[Finding], fmt: str, output_file: str | None, exit_zero: bool,
-                statistics: bool, quiet: bool, to_stderr: bool = False, **extra: Any) -> int:
+def quietness(quiet: int, silent: bool) -> int:
+    """0 everything, 1 findings only (-q), 2 nothing (-qq, --silent): ruff's levels."""
+    return 2 if silent else min(quiet, 2)
+
+
+def warn(message: str, quiet: int) -> None:
+    if quiet == 0:
+        click.echo(f"warning: {message}", err=True)
+
+
+def emit_report(findings: list[Finding], fmt: str | None, output_file: str | None, exit_zero: bool,
+                statistics: bool, quiet: int, to_stderr: bool = False, **extra: Any) -> int:
     findings = sorted(findings, key=Finding.sort_key)
+    stream = sys.stderr if to_stderr else sys.stdout
+    if fmt is None:
+        fmt = "full" if not output_file and stream.isatty() else "concise"
     render = renderers().get(fmt)
     if render is None:
         raise click.UsageError(f"--format {fmt} is not available for this command")
 
     def write(out: TextIO, color: bool) -> None:
-        render(findings, out, Options(color=color, statistics=statistics, quiet=quiet, **extra))
+        render(findings, out, Options(color=color, statistics=statistics, quiet=quiet > 0, **extra))
 
     if output_file:
         with open(output_file, "w", encoding="utf-8", newline="\n") as out:
             write(out, False)
-    else:
-        stream = sys.stderr if to_stderr else sys.stdout
-        write(stream, fmt == "text" and stream.isatty() and "NO_COLOR" not in os.environ)
+    elif quiet < 2:
+        write(stream, fmt in ("text", "concise", "full") and stream.isatty() and "NO_COLOR" not in os.environ)
     return 0 if exit_zero or not findings else 1
 
 
 def handle_errors(func: F) -> F:
-    """Configuration and I/O problems exit 2 with one message, never a traceback."""
+    """Configuration and I/O problems exit 2 with one message, never a traceback; a reader that
+    stops early (``| head``) ends the command quietly."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except BrokenPipeError:
+            _quiet_broken_pipe()
         except ConfigError as exc:
             click.echo(f"orq-thread-lint: error: {exc}", err=True)
             sys.exit(2)
@@ -93,13 +123,20 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _quiet_broken_pipe() -> None:
+    """Python's advice for EPIPE: point stdout at devnull, so the flush at exit can't fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(1)
+
+
+@click.group(context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="orq-thread-lint")
 def main() -> None:
     """Keep orq.ai conversation threads correct."""
 
 
-@main.command()
+@main.command(short_help="Check request bodies in JSON documents and JSONL logs.")
 @click.argument("files", nargs=-1, type=click.Path(allow_dash=True))
 @click.option("--scope-field", help="Dotted path of the field that scopes a request (default: its identity id).")
 @click.option("--time-field", metavar="PATH", help="Dotted path of each record's time (ISO 8601 or epoch): "
@@ -111,27 +148,31 @@ def main() -> None:
 @handle_errors
 def validate(files: tuple[str, ...], scope_field: str | None, time_field: str | None, show_summary: bool,
              config: str | None, select: tuple[str, ...], ignore: tuple[str, ...], extend_select: tuple[str, ...],
-             fmt: str, output_file: str | None, exit_zero: bool, statistics: bool, quiet: bool) -> None:
+             show_settings: bool, fmt: str | None, output_file: str | None, exit_zero: bool, statistics: bool,
+             quiet: int, silent: bool) -> None:
     """Check request bodies: a JSON object, a JSON array of them, or JSONL logs (- for stdin)."""
     from .audit import validate as run
     from .report.summary import SUMMARY_FORMATS, Summary, write_summary
 
-    policy = load_policy(config, select, ignore, extend_select)
-    if show_summary and fmt not in SUMMARY_FORMATS:
+    quiet = quietness(quiet, silent)
+    policy = load_policy(config, select, ignore, extend_select, show_settings)
+    shape = fmt or "text"
+    if show_summary and shape not in SUMMARY_FORMATS:
         raise click.UsageError(f"--summary prints {', '.join(SUMMARY_FORMATS)}, not --format {fmt}")
     summary = Summary() if show_summary else None
-    findings = run(files or ("-",), policy, scope_field=scope_field, time_field=time_field, summary=summary)
+    findings = run(files or ("-",), policy, scope_field=scope_field, time_field=time_field, summary=summary,
+                   on_warning=lambda m: warn(m, quiet))
     if summary is None:
         sys.exit(emit_report(findings, fmt, output_file, exit_zero, statistics, quiet))
     if output_file:
         with open(output_file, "w", encoding="utf-8", newline="\n") as out:
-            write_summary(summary.result(findings), fmt, out)
-    else:
-        write_summary(summary.result(findings), fmt, sys.stdout)
+            write_summary(summary.result(findings), shape, out)
+    elif quiet < 2:
+        write_summary(summary.result(findings), shape, sys.stdout)
     sys.exit(0 if exit_zero or not findings else 1)
 
 
-@main.command()
+@main.command(short_help="Lint Python code for thread mistakes.")
 @click.argument("paths", nargs=-1, type=click.Path(allow_dash=True))
 @click.option("--fix", is_flag=True, help="Apply safe fixes.")
 @click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
@@ -142,51 +183,110 @@ def validate(files: tuple[str, ...], scope_field: str | None, time_field: str | 
 @click.option("-n", "--no-cache", is_flag=True, help="Don't read or write the results cache.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), help="Where the cache lives (default: "
               ".orq-thread-lint-cache at the project root).")
+@click.option("--exit-non-zero-on-fix", is_flag=True, help="Exit 1 when --fix changed a file, even if nothing is left.")
+@click.option("--show-files", is_flag=True, help="List the files that would be checked, and exit.")
+@click.option("-w", "--watch", is_flag=True, help="Check again whenever a file changes (stop with Ctrl-C).")
+@click.option("--watch-iterations", type=click.IntRange(min=1), hidden=True,
+              help="Stop --watch after this many re-checks (for tests).")
 @click.option("--add-noqa", is_flag=True, help="Add a `# noqa: CODE` to every line with a finding.")
 @policy_options
 @output_options
 @handle_errors
 def check(paths: tuple[str, ...], fix: bool, diff: bool, show_fixes: bool, stdin_filename: str | None,
           force_exclude: bool, jobs: int | None, no_cache: bool, cache_dir: str | None, add_noqa: bool,
-          config: str | None,
-          select: tuple[str, ...], ignore: tuple[str, ...],
-          extend_select: tuple[str, ...], fmt: str, output_file: str | None, exit_zero: bool,
-          statistics: bool, quiet: bool) -> None:
+          exit_non_zero_on_fix: bool,
+          show_files: bool, watch: bool, watch_iterations: int | None, config: str | None,
+          select: tuple[str, ...], ignore: tuple[str, ...], extend_select: tuple[str, ...], show_settings: bool,
+          fmt: str | None, output_file: str | None, exit_zero: bool, statistics: bool, quiet: int,
+          silent: bool) -> None:
     """Lint Python code for thread mistakes (default: the current directory; - for stdin)."""
-    from .static.run import RunResult, check_paths, check_stdin
+    from .static.run import check_paths, check_stdin
 
-    policy = load_policy(config, select, ignore, extend_select)
-    if paths == ("-",):
-        run: RunResult = check_stdin(sys.stdin.buffer.read(), stdin_filename or "-", policy, fix=fix and not diff,
-                                     diff=diff)
-        if fix and not diff and run.source is not None:
-            sys.stdout.write(run.source)
-    else:
-        cache_dir = cache_dir or os.environ.get("ORQ_THREAD_LINT_CACHE_DIR")
-        use_cache = not no_cache and os.environ.get("ORQ_THREAD_LINT_NO_CACHE") is None
-        run = check_paths(paths or (".",), policy, fix=fix, diff=diff, force_exclude=force_exclude, jobs=jobs,
-                          cache_dir=cache_dir, use_cache=use_cache)
+    quiet = quietness(quiet, silent)
+    policy = load_policy(config, select, ignore, extend_select, show_settings)
+    stdin = paths == ("-",)
+    if show_files:
+        from .static.discover import Selector
+
+        for path in sorted(Selector(policy).files(paths or (".",), force_exclude)):
+            click.echo(path.as_posix())
+        sys.exit(0)
+    if watch and (stdin or fix or diff):
+        raise click.UsageError("--watch checks files on disk; it can't be combined with -, --fix or --diff")
+    cache_dir = cache_dir or os.environ.get("ORQ_THREAD_LINT_CACHE_DIR")
+    use_cache = not no_cache and os.environ.get("ORQ_THREAD_LINT_NO_CACHE") is None
+
+    sources: dict[str, str] = {}  # stdin's text, for the source lines of --format full
+
+    def run_once() -> RunResult:
+        if stdin:
+            data = sys.stdin.buffer.read()
+            sources[stdin_filename or "-"] = data.decode("utf-8", "replace")
+            return check_stdin(data, stdin_filename or "-", policy, fix=fix and not diff, diff=diff)
+        return check_paths(paths or (".",), policy, fix=fix, diff=diff, force_exclude=force_exclude, jobs=jobs,
+                           cache_dir=cache_dir, use_cache=use_cache)
+
+    run = run_once()
+    if stdin and fix and not diff and run.source is not None:
+        sys.stdout.write(run.source)
     if add_noqa:
-        sys.exit(_add_noqa(run.findings, fix or diff or paths == ("-",)))
+        sys.exit(_add_noqa(run.findings, fix or diff or stdin))
     if diff:
         sys.stdout.write("".join(run.diffs))
-        total = sum(run.fixed.values())
-        click.echo(f"Would fix {total} error{'s' if total != 1 else ''}." if total else "No errors would be fixed.",
-                   err=True)
-        sys.exit(1 if total else 0)
-    stream_report = paths == ("-",) and fix
-    code = emit_report(run.findings, fmt, output_file, exit_zero, statistics, quiet,
-                       fixed=sum(run.fixed.values()), to_stderr=stream_report)
-    if show_fixes and run.fixed_files:
-        click.echo(f"Fixed {sum(run.fixed.values())} errors:", err=stream_report)
-        for name, counts in sorted(run.fixed_files.items()):
-            click.echo(f"- {name}:", err=stream_report)
-            for c, n in sorted(counts.items()):
-                click.echo(f"    {n} \u00d7 {c} ({RULES[c].name})", err=stream_report)
+        fixed = run.fixed.elements()
+        click.echo(f"Would fix {summary(RULES[c].severity for c in fixed)}." if run.fixed else
+                   "No findings would be fixed.", err=True)
+        sys.exit(1 if run.fixed else 0)
+    stream_report = stdin and fix
+
+    def report(run: RunResult) -> int:
+        if not stdin and run.files == 0:
+            warn("No Python files found under the given path(s)", quiet)
+        code = emit_report(run.findings, fmt, output_file, exit_zero, statistics, quiet,
+                           fixed=sum(run.fixed.values()), fixed_codes=tuple(run.fixed.elements()),
+                           sources=sources, to_stderr=stream_report)
+        if show_fixes and run.fixed_files and quiet < 2:
+            click.echo(f"Fixed {summary(RULES[c].severity for c in run.fixed.elements())}:", err=stream_report)
+            for name, counts in sorted(run.fixed_files.items()):
+                click.echo(f"- {name}:", err=stream_report)
+                for c, n in sorted(counts.items()):
+                    click.echo(f"    {n} \u00d7 {c} ({RULES[c].name})", err=stream_report)
+        return 1 if exit_non_zero_on_fix and run.fixed else code
+
+    code = report(run)
+    if watch:
+        code = _watch(paths or (".",), policy, force_exclude, run_once, report, watch_iterations, quiet)
     sys.exit(code)
 
 
-@main.command("run", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+def _watch(paths: Sequence[str], policy: Policy, force_exclude: bool, run_once: Callable[[], RunResult],
+           report: Callable[[RunResult], int], iterations: int | None, quiet: int) -> int:
+    """Re-check on every change until interrupted (or ``iterations`` re-checks); the last status."""
+    import time
+
+    from .static.watch import snapshot, wait_for_change
+
+    code = 0
+    take = functools.partial(snapshot, paths, policy, force_exclude)
+    state = take()
+    done = 0
+    try:
+        while iterations is None or done < iterations:
+            if quiet < 2:
+                click.echo("Watching for file changes.", err=True)
+            state, changed = wait_for_change(take, state)
+            if quiet < 2:
+                shown = ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
+                click.echo(f"[{time.strftime('%H:%M:%S')}] Changed: {shown}. Checking again.", err=True)
+            code = report(run_once())
+            done += 1
+    except KeyboardInterrupt:
+        return 0
+    return code
+
+
+@main.command("run", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+              short_help="Run a program with the openai and orq clients it creates guarded.")
 @click.option("--mode", type=click.Choice(["enforce", "warn", "repair", "off"]),
               help="What the guard does with a request that breaks the policy (default: the policy's [runtime] mode).")
 @click.option("--config", "config", type=click.Path(dir_okay=False), help="A pyproject.toml or orq-thread-lint.toml.")
@@ -221,7 +321,7 @@ def _add_noqa(findings: list[Finding], conflicting: bool) -> int:
     return 1 if added.skipped else 0
 
 
-@main.command()
+@main.command(short_help="Propose a policy from the ids and tags code and logs already use.")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @click.option("--logs", "logs", multiple=True, type=click.Path(exists=True, dir_okay=False, allow_dash=True),
               help="A JSON or JSONL request log to learn from too (repeatable).")
@@ -260,8 +360,10 @@ def init(paths: tuple[str, ...], logs: tuple[str, ...], output: str | None, forc
                err=True)
 
 
-@main.command("rules")
-@click.option("--format", "--output-format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@main.command("rules", short_help="List every rule.")
+@click.option("--format", "--output-format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Output format.")
+@handle_errors
 def list_rules(fmt: str) -> None:
     """List every rule: code, name, summary, where it applies, whether it is fixable."""
     if fmt == "json":
@@ -274,20 +376,26 @@ def list_rules(fmt: str) -> None:
     for r in RULES.values():
         mark = "[*]" if r.fixable else "   "
         click.echo(f"{r.code}  {mark} {r.name:<22} {','.join(sorted(r.applies)):<22} {r.summary}")
+    click.echo("\n[*] fixable with `orq-thread-lint check --fix`. Third column: where the rule applies "
+               "(code: `check`, validate: `validate`, runtime: the guard).")
 
 
-@main.command("rule")
-@click.argument("code")
-def show_rule(code: str) -> None:
-    """Print a rule's page."""
+@main.command("rule", short_help="Print a rule's page.")
+@click.argument("code", required=False)
+@click.option("--all", "all_rules", is_flag=True, help="Print every rule's page.")
+@handle_errors
+def show_rule(code: str | None, all_rules: bool) -> None:
+    """Print a rule's page (rules/CODE.md), or every page with --all."""
     from .pages import page
 
-    code = code.upper()
-    text = page(code) if code in RULES else None
-    if text is None:
-        click.echo(f"orq-thread-lint: error: unknown rule {code!r} (see `orq-thread-lint rules`)", err=True)
+    if all_rules == (code is not None):
+        raise click.UsageError("give a rule code or --all")
+    codes = list(RULES) if code is None else [code.upper()]
+    texts = [page(c) if c in RULES else None for c in codes]
+    if texts[0] is None:
+        click.echo(f"orq-thread-lint: error: unknown rule {codes[0]!r} (see `orq-thread-lint rules`)", err=True)
         sys.exit(2)
-    click.echo(text, nl=False)
+    click.echo("\n".join(t for t in texts if t), nl=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

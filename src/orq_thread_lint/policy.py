@@ -22,6 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .rules.catalog import RULES
 from .templates import TemplateError, TemplateSet, parse
+from .toml_values import key as toml_key
+from .toml_values import show_value, type_name
 from .values import from_json
 
 if TYPE_CHECKING:  # the rules import the policy; the policy reaches them only when asked to check
@@ -118,7 +120,7 @@ class RuntimeConfig(_Model):
     def _store_url(cls, value: str) -> str:
         if value == "memory" or re.match(r"(sqlite:///.+|rediss?://.*)\Z", value):
             return value
-        raise ValueError("expected 'memory', 'sqlite:///path' or 'redis://host:port/db'")
+        raise ValueError(f'must be "memory", "sqlite:///path" or "redis://host:port/db", not {show_value(value, 40)}')
 
 
 class CallsConfig(_Model):
@@ -151,22 +153,34 @@ class Config(_Model):
     @field_validator("select", "ignore", "extend_select")
     @classmethod
     def _codes(cls, value: list[str]) -> list[str]:
-        for code in value:
-            _check_code(code)
+        problems = [f"{show_value(code)} {problem}" for code in value if (problem := code_problem(code))]
+        if problems:
+            raise ValueError("; ".join(problems))
         return value
 
     @field_validator("per_file_ignores")
     @classmethod
     def _file_codes(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        for codes in value.values():
+        for pattern, codes in value.items():
             for code in codes:
-                _check_code(code)
+                problem = code_problem(code)
+                if problem:
+                    raise ValueError(f"{show_value(code)} (for {show_value(pattern)}) {problem}")
         return {pattern: ["OTL" if c == "ALL" else c for c in codes] for pattern, codes in value.items()}
 
 
-def _check_code(code: str) -> None:
-    if not re.fullmatch(r"OTL\d{0,3}|ALL", code):
-        raise ValueError(f"{code!r} is not a rule code or prefix (like 'OTL003' or 'OTL0')")
+def code_problem(code: str) -> str | None:
+    """Why ``code`` selects nothing (None when it is ``ALL``, a rule code or a prefix of one)."""
+    if code == "ALL" or (code.startswith("OTL") and any(c.startswith(code) for c in RULES)):
+        return None
+    prefixes = sorted({c[:n] for c in RULES for n in range(3, len(c) + 1)})
+    upper = code.upper()
+    if upper.startswith("OTL"):
+        upper = "OTL" + upper[3:].replace("O", "0")  # the letter O for a zero
+    same_length = [p for p in prefixes if len(p) == len(upper)] or prefixes
+    close = [upper] if upper in prefixes else difflib.get_close_matches(upper, same_length, n=1, cutoff=0.6)
+    hint = f"; did you mean {show_value(close[0])}?" if close else " (`orq-thread-lint rules` lists them)"
+    return f"matches no rule code or prefix{hint}"
 
 
 _STRICT: dict[str, Any] = {
@@ -196,6 +210,19 @@ def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _setting_keys(raw: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """The dotted keys a raw config sets: into sub-tables that are settings tables (``tags``),
+    not into values that are tables themselves (``per-file-ignores``, named ``patterns``)."""
+    out = []
+    for name, value in raw.items():
+        dotted = f"{prefix}{name}"
+        if isinstance(value, Mapping) and _model_at(dotted.split(".")) is not None:
+            out.extend(_setting_keys(value, f"{dotted}."))
+        else:
+            out.append(dotted)
+    return out
+
+
 def _model_at(loc: Iterable[object]) -> type[BaseModel] | None:
     model: type[BaseModel] | None = Config
     for part in loc:
@@ -207,33 +234,95 @@ def _model_at(loc: Iterable[object]) -> type[BaseModel] | None:
     return model
 
 
+_EXPECTED = {
+    "int_type": "an integer", "int_parsing": "an integer", "float_type": "a number", "string_type": "a string",
+    "bool_type": "true or false", "list_type": "an array", "dict_type": "a table", "model_type": "a table",
+    "model_attributes_type": "a table",
+}
+_BOUNDS = {"greater_than_equal": ("ge", "at least"), "less_than_equal": ("le", "at most"),
+           "greater_than": ("gt", "more than"), "less_than": ("lt", "less than")}
+
+
+def _problem(error: Mapping[str, Any]) -> str:
+    """pydantic's error in the words of the config file: TOML's types and syntax."""
+    kind, given = error["type"], error.get("input")
+    got = type_name(given) if isinstance(given, (Mapping, list)) and len(show_value(given)) > 40 else (
+        f"{type_name(given)} ({show_value(given, 40)})")
+    if kind in _EXPECTED:
+        return f"must be {_EXPECTED[kind]}, not {got}"
+    if kind == "literal_error":
+        choices = re.sub(r"'([^']*)'", r'"\1"', str(error.get("ctx", {}).get("expected", "")))
+        return f"must be {choices}, not {show_value(given, 40)}"
+    if kind in _BOUNDS:
+        name, words = _BOUNDS[kind]
+        return f"must be {words} {error.get('ctx', {}).get(name)}, not {show_value(given, 40)}"
+    if kind == "value_error":
+        return str(error["msg"]).removeprefix("Value error, ")
+    message = str(error["msg"]).replace("Input should be", "must be")
+    return f"{message}, not {got}"
+
+
+def _where(loc: Iterable[object]) -> list[str | int]:
+    """The keys of an error's location (pydantic's type markers such as ``list[str]`` left out)."""
+    return [p for p in loc if isinstance(p, int) or (
+        isinstance(p, str) and not (p.startswith(("list[", "dict[")) or p == "str"))]
+
+
 def _describe(error: Mapping[str, Any], source: str, table: str | None) -> str:
-    loc = [p for p in error["loc"] if not (isinstance(p, str) and (p.startswith(("list[", "dict[")) or p == "str"))]
+    loc = _where(error["loc"])
     keys: list[str] = []
     for part in loc:
         if isinstance(part, int):
             keys[-1] = f"{keys[-1]}[{part}]" if keys else f"[{part}]"
         else:
-            keys.append(str(part))
+            keys.append(toml_key(str(part)))
+    parent = keys[:-1]
     if error["type"] == "extra_forbidden":
-        parent = keys[:-1]
         model = _model_at(loc[:-1])
         known = [_alias(n) for n in model.model_fields] if model else []
-        close = difflib.get_close_matches(keys[-1], known, n=1)
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
         hint = f"; did you mean '{close[0]}'?" if close else f" (known keys: {', '.join(known)})"
         problem = f"unknown key{hint}"
     else:
-        parent = keys[:-1]
-        problem = error["msg"].removeprefix("Value error, ")
-        if "input" in error and error["type"] not in ("missing",) and not isinstance(error["input"], dict):
-            try:
-                got = repr(error["input"])
-            except ValueError:  # an int of more digits than Python converts (3.11+)
-                got = "a number of more digits than can be shown"
-            problem = f"{problem} (got {got})"
+        problem = _problem(error)
     tables = [t for t in (table, *parent) if t]
     where = f"[{'.'.join(tables)}] " if tables else ""
     return f"{source}: {where}{keys[-1] if keys else ''}: {problem}"
+
+
+def _file_order(loc: Iterable[object], raw: object) -> list[int]:
+    """Where an error's key sits in the file: TOML tables keep their keys in file order."""
+    node, order = raw, []
+    for part in loc:
+        if isinstance(node, Mapping) and isinstance(part, str):
+            names = list(node)
+            order.append(names.index(part) if part in node else len(names))
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int):
+            order.append(part)
+            node = node[part] if part < len(node) else None
+        else:
+            break
+    return order
+
+
+def _errors(exc: ValidationError, raw: Mapping[str, Any], source: str, table: str | None) -> ConfigError:
+    found = sorted(exc.errors(), key=lambda e: _file_order(_where(e["loc"]), raw))
+    return ConfigError("\n".join(_describe(e, source, table) for e in found))
+
+
+def display_path(path: Path) -> str:
+    """A path as messages show it: relative to the working directory when it lies below it (or in
+    a folder above it, as ``../pyproject.toml``), absolute when it is elsewhere."""
+    if not path.is_absolute():
+        return path.as_posix()
+    here = Path.cwd()
+    for ups, folder in enumerate((here, *here.parents)):
+        if ups > 3 or folder == folder.parent:
+            break
+        if path.is_relative_to(folder):
+            return ("../" * ups) + path.relative_to(folder).as_posix()
+    return path.as_posix()
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -242,11 +331,11 @@ def _read_toml(path: Path) -> dict[str, Any]:
             data: dict[str, Any] = tomllib.load(fh)
             return data
     except OSError as exc:
-        raise ConfigError(f"{path}: can't read: {exc.strerror or exc}") from None
+        raise ConfigError(f"{display_path(path)}: can't read: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        raise ConfigError(f"{display_path(path)}: not valid TOML: {exc}") from None
     except ValueError:  # tomllib lets int()'s digit limit through (Python 3.11+)
-        raise ConfigError(f"{path}: not valid TOML: a number has more digits than can be read") from None
+        raise ConfigError(f"{display_path(path)}: not valid TOML: a number has more digits than can be read") from None
 
 
 def _table_of(path: Path) -> tuple[dict[str, Any] | None, str | None]:
@@ -255,7 +344,7 @@ def _table_of(path: Path) -> tuple[dict[str, Any] | None, str | None]:
     if path.name == "pyproject.toml":
         section: object = data.get("tool", {}).get("orq-thread-lint")
         if section is not None and not isinstance(section, dict):
-            raise ConfigError(f"{path}: [{TABLE}] must be a table")
+            raise ConfigError(f"{display_path(path)}: [{TABLE}] must be a table")
         return section, TABLE
     return data, None
 
@@ -280,9 +369,11 @@ def find_config(start: Path | None = None) -> Path | None:
 class Policy:
     """A compiled, immutable policy."""
 
-    def __init__(self, config: Config, source: Path | None = None) -> None:
+    def __init__(self, config: Config, source: Path | None = None, origins: Mapping[str, str] | None = None) -> None:
         self.config = config
         self.source = source
+        # Where each setting set explicitly came from (dotted keys); see settings.py.
+        self.origins: dict[str, str] = dict(origins or {})
         self.root = source.parent if source else Path.cwd()
         tid, tags = config.thread_id, config.tags
         self.id_patterns = TemplateSet.compile(tid.patterns)
@@ -308,16 +399,23 @@ class Policy:
                   path: Path | None = None) -> Policy:
         if not isinstance(raw, Mapping):
             raise ConfigError(f"{source}: settings must be a table")
+        where = f"[{table}] " if table else ""
+        nested = raw.get("tool")
+        if table is None and isinstance(nested, Mapping) and "orq-thread-lint" in nested:
+            raise ConfigError(f"{source}: [{TABLE}]: this file holds only orq-thread-lint's settings, at the top "
+                              f"level; drop the [{TABLE}] header (and the '{TABLE}.' of its sub-tables)")
         extends = raw.get("extends", "recommended")
         if extends not in _PRESETS:
-            where = f"[{table}] " if table else ""
-            raise ConfigError(f"{source}: {where}extends: unknown preset {extends!r}; use one of {', '.join(PRESETS)}")
+            raise ConfigError(f"{source}: {where}extends: unknown preset {show_value(extends, 40)}; "
+                              f"use one of {', '.join(map(show_value, PRESETS))}")
         merged = _merge(_PRESETS[extends], raw)
         try:
             config = Config.model_validate(merged)
         except ValidationError as exc:
-            raise ConfigError("\n".join(_describe(e, source, table) for e in exc.errors())) from None
-        return cls(config, path)
+            raise _errors(exc, raw, source, table) from None
+        origins = {k: f"preset {show_value(extends)}" for k in _setting_keys(_PRESETS[extends])}
+        origins.update((k, f"{source} {where}".rstrip()) for k in _setting_keys(raw))
+        return cls(config, path, origins)
 
     @classmethod
     def preset(cls, name: str = "recommended") -> Policy:
@@ -329,7 +427,7 @@ class Policy:
     def from_file(cls, path: str | os.PathLike[str]) -> Policy:
         file = Path(path)
         raw, table = _table_of(file)
-        return cls.from_dict(raw or {}, str(file), table=table, path=file.resolve())
+        return cls.from_dict(raw or {}, display_path(file), table=table, path=file.resolve())
 
     @classmethod
     def load(cls, config: str | os.PathLike[str] | None = None, start: Path | None = None) -> Policy:
@@ -345,15 +443,24 @@ class Policy:
         select, ignore, extend_select = list(select), list(ignore), list(extend_select)
         if not (select or ignore or extend_select):
             return self
+        problems = [f"--{flag} {code}: {problem}" for flag, codes in
+                    (("select", select), ("ignore", ignore), ("extend-select", extend_select))
+                    for code in codes if (problem := code_problem(code))]
+        if problems:
+            raise ConfigError("\n".join(problems))
         update: dict[str, Any] = {"ignore": self.config.ignore + ignore,
                                   "extend_select": self.config.extend_select + extend_select}
         if select:
             update.update(select=select, extend_select=extend_select)
-        try:
-            config = Config.model_validate({**self.config.model_dump(), **update})
-        except ValidationError as exc:
-            raise ConfigError("\n".join(_describe(e, "command line", None) for e in exc.errors())) from None
-        return Policy(config, self.source)
+        config = Config.model_validate({**self.config.model_dump(), **update})
+        origins = dict(self.origins)
+        given_on_line = (("select", select, True), ("extend-select", select or extend_select, bool(select)),
+                         ("ignore", ignore, False))
+        for name, given, replaces in given_on_line:
+            if given:
+                before = origins.get(name)
+                origins[name] = f"{before} + command line" if before and not replaces else "command line"
+        return Policy(config, self.source, origins)
 
     # queries ----------------------------------------------------------------------------------
     def enabled(self, code: str) -> bool:

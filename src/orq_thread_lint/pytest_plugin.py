@@ -3,8 +3,8 @@ checks every request that openai clients created during the run send, and fails 
 sent one with violations. Off by default.
 
 ``orq_thread_violations`` gives a test the list of violations so far (a test that asks for it
-checks them itself and is not failed for them); every test gets a fresh
-memory store; ``@pytest.mark.orq_thread_lint(policy=...)`` sets a test's policy (a Policy, a
+checks them itself and is not failed for them, and gets the checks even when the option is off);
+every test gets a fresh memory store; ``@pytest.mark.orq_thread_lint(policy=...)`` sets a test's policy (a Policy, a
 preset name or a dict of settings).
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Generator, Iterator
 
 import pytest
 
-from .policy import Policy
+from .policy import ConfigError, Policy
 from .runtime import install
 from .runtime.stores import MemoryStore
 from .violations import Violation
@@ -33,8 +33,11 @@ def pytest_configure(config: pytest.Config) -> None:
         install.hook_sdks()  # the hooks of `orq_thread_lint.install()`, with a guard per test
 
 
+_HOOKED = pytest.StashKey[bool]()
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
-    if _enabled(config) and not install.is_installed():
+    if (_enabled(config) or config.stash.get(_HOOKED, False)) and not install.is_installed():
         install.unhook_sdks()
 
 
@@ -43,15 +46,30 @@ def _enabled(config: pytest.Config) -> bool:
 
 
 def _policy(item: pytest.Item) -> Policy:
+    """The test's policy; a bad marker fails the test with one line naming the problem."""
     marker = item.get_closest_marker("orq_thread_lint")
+    where = "@pytest.mark.orq_thread_lint"
+    if marker is not None:
+        extra = sorted(set(marker.kwargs) - {"policy"})
+        if marker.args or extra:
+            given = ", ".join([*map(repr, marker.args), *extra])
+            pytest.fail(f"{where}: takes only policy=..., not {given}", pytrace=False)
     chosen = marker.kwargs.get("policy") if marker else None
     if isinstance(chosen, Policy):
         return chosen
-    if isinstance(chosen, str):
-        return Policy.preset(chosen)
-    if isinstance(chosen, dict):
-        return Policy.from_dict(chosen)
-    return Policy.load(start=item.path.parent)
+    if chosen is not None and not isinstance(chosen, (str, dict)):
+        pytest.fail(f"{where}(policy=...): expected a Policy, a preset name or a dict of settings, "
+                    f"not {type(chosen).__name__}", pytrace=False)
+    try:
+        if isinstance(chosen, str):
+            return Policy.preset(chosen)
+        if isinstance(chosen, dict):
+            return Policy.from_dict(chosen, f"{where}(policy=...)")
+        return Policy.load(start=item.path.parent)
+    except ConfigError as exc:
+        named = marker is None or isinstance(chosen, dict)  # the message already says where
+        problem = str(exc) if named else f"{where}(policy=...): {exc}"
+    pytest.fail(problem, pytrace=False)
 
 
 @pytest.fixture
@@ -66,15 +84,19 @@ _SINK = pytest.StashKey[list[Violation]]()
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
-    if not _enabled(item.config):
+    asks = "orq_thread_violations" in getattr(item, "fixturenames", ())
+    if not (_enabled(item.config) or asks):
         return (yield)
+    if not _enabled(item.config):  # a test that asks for the violations turns the checks on for itself
+        install.hook_sdks()
+        item.config.stash[_HOOKED] = True
     sink: list[Violation] = item.stash.setdefault(_SINK, [])
     install.push(install.checks(_policy(item), "collect", MemoryStore(), sink=sink))
     try:
         result = yield
     finally:
         install.pop()
-    if sink and "orq_thread_violations" not in getattr(item, "fixturenames", ()):
+    if sink and not asks:
         listing = "\n".join(f"  {v}" for v in sink)
         pytest.fail(f"orq-thread-lint: requests sent by this test broke the thread policy:\n{listing}", pytrace=False)
     return result

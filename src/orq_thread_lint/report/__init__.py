@@ -69,13 +69,15 @@ class Options:
     quiet: bool = False
     fixed: int = 0
     root: str = "."
+    fixed_codes: tuple[str, ...] = ()  # the code of each finding --fix fixed (summaries count them)
+    sources: dict[str, str] = field(default_factory=dict)  # text already in memory (stdin), by file name
 
 
 def renderers() -> dict[str, Renderer]:
     from . import github, junit, sarif, text
     from . import json as json_format
 
-    return {"text": text.render, "concise": text.render, "full": text.render, "json": json_format.render,
+    return {"text": text.render, "concise": text.render, "full": text.render_full, "json": json_format.render,
             "json-lines": json_format.render_lines, "sarif": sarif.render, "github": github.render,
             "junit": junit.render}
 

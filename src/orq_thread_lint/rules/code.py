@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from ..values import Mapping, Node, Partial, Text
 from .redact import show
-from .thread import Emitter
+from .thread import ID_PRECEDENCE, Emitter
 
-_SILENCING = frozenset({"OTL001", "OTL003", "OTL005", "OTL006"})
+# One value, one finding (see rules/thread.py): what comes before these codes silences them, and
+# they silence what comes after (OTL004).
+_BEFORE = {code: frozenset(ID_PRECEDENCE[: ID_PRECEDENCE.index(code)]) for code in ("OTL104", "OTL105")}
+_AFTER = {code: frozenset(ID_PRECEDENCE[ID_PRECEDENCE.index(code) + 1 :]) for code in ("OTL104", "OTL105")}
 
 
 def check_code_id(thread: Node, emit: Emitter) -> None:
@@ -17,10 +20,18 @@ def check_code_id(thread: Node, emit: Emitter) -> None:
     ident = thread.get("id")
     where = thread.value_anchor("id")
     if isinstance(ident, Text):
-        if any(v.code in _SILENCING and v.anchor == ident.anchor for v in emit.out):
-            return  # one value, one finding
-        emit("OTL104", f"thread id {show(ident)} is the same for every call; all sessions share one thread",
-             ident, anchor=where, suggestion="build the id from the user and session")
-    elif isinstance(ident, Partial) and ident.holes and all(h.loop for h in ident.holes):
+        if _first(emit, "OTL104", ident):
+            emit("OTL104", f"thread id {show(ident)} is the same for every call; all sessions share one thread",
+                 ident, anchor=where, suggestion="build the id from the user and session")
+    elif (isinstance(ident, Partial) and ident.holes and all(h.loop for h in ident.holes)
+          and _first(emit, "OTL105", ident)):
         emit("OTL105", f"thread id {show(ident)} is built only from loop counters; the next run reuses the same ids",
              ident, anchor=where, suggestion="add something unique to the run, e.g. f'batch-{run_id}-{i}'")
+
+
+def _first(emit: Emitter, code: str, ident: Node) -> bool:
+    """Whether ``code`` is the id's first finding; if so, the findings it precedes are dropped."""
+    if not emit.on(code) or any(v.code in _BEFORE[code] and v.anchor == ident.anchor for v in emit.out):
+        return False
+    emit.out[:] = [v for v in emit.out if not (v.code in _AFTER[code] and v.anchor == ident.anchor)]
+    return True

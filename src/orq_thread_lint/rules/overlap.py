@@ -51,9 +51,17 @@ def thread_id_of(thread: Node) -> str | None:
     return None
 
 
-def overlap(path: str, first_seen: str | None = None) -> Violation:
-    """The OTL007 finding for an id already bound to another scope (``first_seen`` says where)."""
+def overlap(path: str, first_seen: str | None = None, uniqueness: str = "scope") -> Violation:
+    """The OTL007 finding for an id already bound: to another scope (``uniqueness = "scope"``;
+    ``first_seen`` says where), or to another call (``"single-use"``)."""
     rule = RULES["OTL007"]
+    if uniqueness == "single-use":
+        return Violation(
+            rule.code, rule.name,
+            'thread id was already sent by another call, and uniqueness is "single-use"; every call must '
+            "carry a thread id of its own",
+            path, rule.severity, "mint a new id for each call (or use uniqueness = \"scope\" if calls may share one)",
+        )
     where = f" (first at {first_seen})" if first_seen else ""
     return Violation(
         rule.code, rule.name,

@@ -2,10 +2,12 @@
 and its fields (OTL015). Written once; the static checker, the runtime guard and ``validate``
 all call :func:`check_thread_node`.
 
-One value, one finding: personal data (OTL006) silences OTL003/OTL004/OTL011 for that value,
-and a generic id (OTL003) silences OTL004. Messages quote values through
-:func:`~orq_thread_lint.rules.redact.show`; the emitter withholds any text that would still
-carry personal data.
+One value, one finding: of the findings on one id or one tag, only those of the first code in
+:data:`ID_PRECEDENCE` / :data:`TAG_PRECEDENCE` are reported (the code-only OTL104 and OTL105 come
+after OTL003 and before OTL004; see rules/code.py). What follows a finding is usually its
+consequence (an id with a space matches no pattern), and once it is mended the rest is judged on
+the new value. Messages quote values through :func:`~orq_thread_lint.rules.redact.show`; the
+emitter withholds any text that would still carry personal data.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ _VERDICT_TEXT_MAX = 256
 LISTED_MAX = 5  # patterns a message names before "and N more"
 _SUGGEST_MAX = 500  # choices a "did you mean" compares a tag with
 _BAD_CHAR = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
+ID_PRECEDENCE = ("OTL001", "OTL002", "OTL006", "OTL005", "OTL003", "OTL104", "OTL105", "OTL004")
+TAG_PRECEDENCE = ("OTL010", "OTL006", "OTL013", "OTL011")
 
 
 class Emitter:
@@ -123,17 +127,30 @@ def _replay(node: Text, emit: Emitter, cache: Verdicts, check: Callable[[Node, E
         emit(code, message, node, suggestion=suggestion)
 
 
+def _first_only(check: Callable[[Node, Emitter], None], order: tuple[str, ...]) -> Callable[[Node, Emitter], None]:
+    """``check``, reporting only the findings of the first code in ``order`` that it found."""
+
+    def checked(node: Node, emit: Emitter) -> None:
+        found: list[Violation] = []
+        check(node, Emitter(emit.policy, found))
+        if found:
+            first = order[min(order.index(v.code) for v in found)]
+            emit.out.extend(v for v in found if v.code == first)
+
+    return checked
+
+
 def id_verdict(text: str, policy: Policy) -> Verdict:
     """What :func:`check_id` finds in a known id: (code, message, suggestion) for each finding."""
-    return _verdict(text, policy, policy.id_verdicts, _check_id)
+    return _verdict(text, policy, policy.id_verdicts, _check_one_id)
 
 
 def check_id(node: Node, emit: Emitter) -> None:
     """OTL001-OTL006 for one thread id."""
     if isinstance(node, Text):
-        _replay(node, emit, emit.policy.id_verdicts, _check_id)
+        _replay(node, emit, emit.policy.id_verdicts, _check_one_id)
     else:
-        _check_id(node, emit)
+        _check_one_id(node, emit)
 
 
 def _check_id(node: Node, emit: Emitter) -> None:
@@ -192,6 +209,9 @@ def _check_id(node: Node, emit: Emitter) -> None:
         emit("OTL004", f"thread id {show(node)} can't match any thread-id pattern ({_list(policy)})", node)
 
 
+_check_one_id = _first_only(_check_id, ID_PRECEDENCE)
+
+
 def _list(policy: Policy) -> str:
     """The thread-id patterns, the first few by name and the rest counted (messages stay small)."""
     templates = policy.id_patterns.templates
@@ -234,9 +254,9 @@ def _closest_tag(value: str, policy: Policy) -> str | None:
 def check_tag(node: Node, emit: Emitter) -> None:
     """OTL006, OTL010, OTL011 and OTL013 for one tag."""
     if isinstance(node, Text):
-        _replay(node, emit, emit.policy.tag_verdicts, _check_tag)
+        _replay(node, emit, emit.policy.tag_verdicts, _check_one_tag)
     else:
-        _check_tag(node, emit)
+        _check_one_tag(node, emit)
 
 
 def _check_tag(node: Node, emit: Emitter) -> None:
@@ -276,6 +296,9 @@ def _check_tag(node: Node, emit: Emitter) -> None:
         emit("OTL011", f"tag {show(node)} is not in the tag vocabulary or patterns{hint}", node, suggestion=close)
     elif not policy.tags_allowed.could_match(node.shape()):
         emit("OTL011", f"tag {show(node)} can't match the tag vocabulary or patterns", node)
+
+
+_check_one_tag = _first_only(_check_tag, TAG_PRECEDENCE)
 
 
 def check_tags(tags: Node | None, emit: Emitter, thread: Mapping, suggested: set[str]) -> None:

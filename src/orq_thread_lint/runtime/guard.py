@@ -182,7 +182,7 @@ class Guard:
             try:
                 for tid, path in thread_ids:
                     if store.bind(store.key(tid), owner, self.ttl_ms) != owner:
-                        violations.append(overlap(path))
+                        violations.append(overlap(path, uniqueness=self.uniqueness))
             except StoreError as exc:
                 self._uniqueness_failed(exc)
         return self._conclude(options, violations) if violations else options
@@ -205,7 +205,7 @@ class Guard:
             try:
                 for tid, path in thread_ids:
                     if await store.abind(store.key(tid), owner, self.ttl_ms) != owner:
-                        violations.append(overlap(path))
+                        violations.append(overlap(path, uniqueness=self.uniqueness))
             except StoreError as exc:
                 self._uniqueness_failed(exc)
         return self._conclude(options, violations) if violations else options
