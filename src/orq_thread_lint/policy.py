@@ -99,8 +99,13 @@ class RuntimeConfig(_Model):
     store: str = "memory"
     ttl_seconds: int = Field(86400, ge=1)
     on_store_error: Literal["open", "closed"] = "open"
-    store_timeout_ms: int = Field(50, ge=1)
+    # What a request the guard fails to check (a bug of ours) gets: sent ("open") or refused
+    # ("closed"). Unset: closed in enforce and repair, open in warn.
+    on_internal_error: Literal["open", "closed"] | None = None
+    store_timeout_ms: int = Field(2000, ge=1)  # runtime.stores.DEFAULT_TIMEOUT_MS
     memory_capacity: int = Field(100_000, ge=1)
+    # Keys shared stores hash ids and scopes with; ORQ_THREAD_LINT_STORE_KEY wins over it.
+    store_key_secret: str | None = Field(None, min_length=16)
 
     @field_validator("store")
     @classmethod
