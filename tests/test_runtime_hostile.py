@@ -308,12 +308,18 @@ def test_a_dead_store_in_open_mode_is_reported_once(router: Router, caplog: pyte
 
 
 # 16: store keys and owners are keyed hashes; the SQLite file is private ----------------------------------
-def test_sqlite_file_and_its_wal_and_shm_are_created_private(tmp_path: Path) -> None:
+def _send_through_sqlite(router: Router, db: Path, scope: str, thread_id: str) -> None:
+    g = guard(_client(router), Policy.preset(), store=f"sqlite:///{db}")
+    with g, thread_scope(scope):
+        g.chat.completions.create(model="m", messages=MSG, extra_body={"orq": {"thread": {"id": thread_id}}})
+
+
+def test_sqlite_file_and_its_wal_and_shm_are_created_private(router: Router, tmp_path: Path) -> None:
     old = os.umask(0o022)
     try:
         db = tmp_path / "threads.db"
-        s = SqliteStore(str(db))
-        s.claim(["user-1-aaaa"], "alice", 60_000)
+        s = SqliteStore(str(db))  # held open, so the -wal and -shm files stay
+        _send_through_sqlite(router, db, "alice", "user-1-aaaa")
         for path in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
             assert path.exists() and stat.S_IMODE(path.stat().st_mode) == 0o600, path
         s.close()
@@ -325,11 +331,9 @@ def _unkeyed(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
-def test_sqlite_holds_neither_ids_nor_scopes_nor_plain_hashes(tmp_path: Path) -> None:
+def test_sqlite_holds_neither_ids_nor_scopes_nor_plain_hashes(router: Router, tmp_path: Path) -> None:
     db = tmp_path / "threads.db"
-    s = SqliteStore(str(db))
-    s.claim(["user-99-abc"], "alice.smith@example.com", 60_000)
-    s.close()
+    _send_through_sqlite(router, db, "alice.smith@example.com", "user-99-abc")
     with sqlite3.connect(db) as raw:
         rows = raw.execute("SELECT key, owner FROM bindings").fetchall()
     assert len(rows) == 1

@@ -8,54 +8,87 @@ bound it meets, so its cost is bounded too, whatever the input.
 
 from __future__ import annotations
 
+import marshal
 from typing import Any
 
 from ..rules.catalog import RULES
+from ..rules.engine import HEADER_PATH
 from ..rules.request import READ_FIELDS
 from ..violations import Violation
 
 MAX_DEPTH = 64  # levels below the request body; a thread sits at 2 or 3
 MAX_VALUES = 10_000  # values in the fields the rules read
 MAX_CHARS = 1_000_000  # characters of text (keys included) in those fields and the thread header
+# Marshal spends at least 3 bytes on a level of nesting ({None: ...}) and 1 on a value, so fields
+# that marshal to fewer bytes than this are within every bound: no walk needed (most requests).
+_SMALL = 3 * MAX_DEPTH
 
 
 def uncheckable(body: dict[str, Any], header: str | None = None) -> Violation | None:
-    """The OTL000 finding for a request body the rules can't be given, else ``None``."""
-    chars = len(header) if header else 0
+    """The OTL000 finding for a request body the rules can't be given, else ``None``.
+
+    Containers are walked from an explicit stack; text is only counted. Where a container sits is
+    kept as a chain of (parent, key) and spelt out only for a finding: the walk runs on every
+    request, and a thread is a handful of values."""
+    chars = len(header) if isinstance(header, str) else 0
+    if chars > MAX_CHARS:
+        return _refused((None, HEADER_PATH), f"holds more than {MAX_CHARS:,} characters of text")
+    fields = [*map(body.get, READ_FIELDS)]
+    try:
+        if len(marshal.dumps(fields, 2)) < _SMALL:
+            return None
+    except ValueError:  # too deep for marshal, or a type it doesn't know: walk it
+        pass
     budget = MAX_VALUES
-    stack: list[tuple[object, str, int]] = [(body[f], f, 1) for f in READ_FIELDS if f in body]
-    while stack:
-        value, path, depth = stack.pop()
+    stack: list[tuple[object, int, Any]] = []
+    for field, value in zip(READ_FIELDS, fields, strict=True):
         if isinstance(value, str):
             chars += len(value)
             if chars > MAX_CHARS:
-                return _refused(path, f"holds more than {MAX_CHARS:,} characters of text")
-            continue
-        if isinstance(value, dict):
-            items: Any = value.items()
-            keyed = True
-        elif isinstance(value, (list, tuple)):
-            items = enumerate(value)
-            keyed = False
-        else:
-            continue
+                return _refused((None, field), f"holds more than {MAX_CHARS:,} characters of text")
+        elif isinstance(value, _CONTAINERS):
+            stack.append((value, 1, (None, field)))
+    while stack:
+        value, depth, trail = stack.pop()
         if depth >= MAX_DEPTH:
-            return _refused(path, f"nests deeper than {MAX_DEPTH} levels (or holds itself)")
-        budget -= len(value)
+            return _refused(trail, f"nests deeper than {MAX_DEPTH} levels (or holds itself)")
+        budget -= len(value)  # type: ignore[arg-type]
         if budget < 0:
-            return _refused(path, f"holds more than {MAX_VALUES:,} values")
-        for key, item in items:
-            if keyed:
+            return _refused(trail, f"holds more than {MAX_VALUES:,} values")
+        if isinstance(value, dict):
+            for key, item in value.items():
                 if isinstance(key, str):
                     chars += len(key)
-                stack.append((item, f"{path}.{key}", depth + 1))
-            else:
-                stack.append((item, f"{path}[{key}]", depth + 1))
+                if isinstance(item, str):
+                    chars += len(item)
+                elif isinstance(item, _CONTAINERS):
+                    stack.append((item, depth + 1, (trail, key)))
+        else:
+            for index, item in enumerate(value):  # type: ignore[arg-type]
+                if isinstance(item, str):
+                    chars += len(item)
+                elif isinstance(item, _CONTAINERS):
+                    stack.append((item, depth + 1, (trail, index)))
         if chars > MAX_CHARS:
-            return _refused(path, f"holds more than {MAX_CHARS:,} characters of text")
+            return _refused(trail, f"holds more than {MAX_CHARS:,} characters of text")
     return None
 
 
-def _refused(path: str, why: str) -> Violation:
+_CONTAINERS = (dict, list, tuple)
+
+
+def _path(trail: Any) -> str:
+    keys = []
+    while trail is not None:
+        trail, key = trail
+        keys.append(key)
+    out = ""
+    for key in reversed(keys):
+        out = f"{out}[{key}]" if isinstance(key, int) else (f"{out}.{key}" if out else str(key))
+    return out
+
+
+def _refused(trail: Any, why: str) -> Violation:
     rule = RULES["OTL000"]
-    return Violation(rule.code, rule.name, f"the request can't be checked: its value {why}", path, rule.severity)
+    return Violation(rule.code, rule.name, f"the request can't be checked: its value {why}", _path(trail),
+                     rule.severity)
