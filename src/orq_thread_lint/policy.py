@@ -212,7 +212,9 @@ def _describe(error: Mapping[str, Any], source: str, table: str | None) -> str:
     else:
         parent = keys[:-1]
         problem = error["msg"].removeprefix("Value error, ")
-        if "input" in error and error["type"] not in ("missing",) and not isinstance(error["input"], dict):
+        secret = keys[-1:] == ["store-key-secret"]  # never echoed
+        if "input" in error and error["type"] not in ("missing",) and not isinstance(error["input"], dict) \
+                and not secret:
             problem = f"{problem} (got {error['input']!r})"
     tables = [t for t in (table, *parent) if t]
     where = f"[{'.'.join(tables)}] " if tables else ""
