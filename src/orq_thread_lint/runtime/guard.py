@@ -170,56 +170,56 @@ class Guard:
         log.error("orq-thread-lint: internal error while checking a request; on-internal-error is 'open', "
                   "so it was sent unchecked", exc_info=exc)
 
+    def _settle(self, options: Any, violations: list[Violation], thread_ids: tuple[tuple[str, str], ...],
+                taken: list[bool] | StoreError | None) -> Any:
+        if isinstance(taken, StoreError):
+            self._uniqueness_failed(taken)
+        elif taken:
+            violations += [overlap(path) for (_, path), other in zip(thread_ids, taken, strict=True) if other]
+        return self._conclude(options, violations) if violations else options
+
     def check_options(self, options: Any) -> Any:
         if self.mode == "off":
             return options
-        failed: StoreError | None = None
         try:
             inspected = self._inspect(options)
             if inspected is None:
                 return options
             violations, thread_ids, owner, options = inspected
+            taken: list[bool] | StoreError | None = None
             if thread_ids:  # bound last, all or none: a refused request claims nothing
                 try:
                     taken = self.store.claim([tid for tid, _ in thread_ids], owner, self.ttl_ms)
                 except StoreError as exc:
-                    failed = exc
-                else:
-                    violations += _overlaps(thread_ids, taken)
+                    taken = exc
         except ThreadPolicyError:
             raise
         except Exception as exc:
             self._internal_error(exc)
             return options
-        if failed is not None:
-            self._uniqueness_failed(failed)
-        return self._conclude(options, violations) if violations else options
+        return self._settle(options, violations, thread_ids, taken)
 
     async def acheck_options(self, options: Any) -> Any:
         """The same check for async clients; only the store round trip is awaited."""
         if self.mode == "off":
             return options
-        failed: StoreError | None = None
         try:
             inspected = self._inspect(options)
             if inspected is None:
                 return options
             violations, thread_ids, owner, options = inspected
+            taken: list[bool] | StoreError | None = None
             if thread_ids:
                 try:
                     taken = await self.store.aclaim([tid for tid, _ in thread_ids], owner, self.ttl_ms)
                 except StoreError as exc:
-                    failed = exc
-                else:
-                    violations += _overlaps(thread_ids, taken)
+                    taken = exc
         except ThreadPolicyError:
             raise
         except Exception as exc:
             self._internal_error(exc)
             return options
-        if failed is not None:
-            self._uniqueness_failed(failed)
-        return self._conclude(options, violations) if violations else options
+        return self._settle(options, violations, thread_ids, taken)
 
 
 def _threaded_body(options: Any) -> dict[str, Any] | None:
@@ -255,10 +255,6 @@ def _store_violation(exc: StoreError) -> Violation:
     v = overlap("")
     return Violation(v.code, v.name, f"uniqueness could not be checked ({exc}); on-store-error is 'closed'",
                      "", v.severity)
-
-
-def _overlaps(thread_ids: tuple[tuple[str, str], ...], taken: list[bool]) -> list[Violation]:
-    return [overlap(path) for (_, path), other in zip(thread_ids, taken, strict=True) if other]
 
 
 def _internal_violation(exc: Exception) -> Violation:
