@@ -11,6 +11,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from orq_thread_lint.runtime.stores import (
     RedisStore,
     SqliteStore,
     Store,
+    StoreError,
     open_store,
     store_key,
 )
@@ -406,3 +408,30 @@ def test_processes_sharing_a_store_agree_on_its_secret(tmp_path: Path, monkeypat
     outs = [subprocess.run([sys.executable, "-c", code, url, who], capture_output=True, text=True, check=True, env=env)
             .stdout.strip() for who in ("alice", "bob")]
     assert outs == ["[False]", "[True]"]
+
+
+def test_a_hung_redis_fails_every_waiting_async_bind_within_two_timeouts() -> None:
+    from test_runtime_stores import _Silent
+
+    silent = _Silent()
+    store = RedisStore(f"redis://127.0.0.1:{silent.port}/0", timeout_ms=300)
+
+    async def bind(n: int) -> str:
+        try:
+            return str(await store.aclaim([f"user-{n}-hung"], "alice", 60_000))
+        except StoreError:
+            return "failed"
+
+    async def main() -> list[str]:
+        try:
+            return list(await asyncio.gather(*(bind(n) for n in range(250))))  # more than one pipeline
+        finally:
+            await store.aclose()
+
+    started = time.monotonic()
+    try:
+        outcome = asyncio.run(main())
+    finally:
+        silent.close()
+    assert outcome == ["failed"] * 250
+    assert time.monotonic() - started < 2.0  # two timeouts of 0.3 s, and slack for a loaded machine

@@ -166,6 +166,7 @@ RETURNING owner
 """
 _HELD = "SELECT owner FROM bindings WHERE key = ?1 AND expires > ?2 AND owner != ?3"
 _SECRET = "orq-thread-lint:secret"
+_BATCH = 100  # commands per async pipeline
 
 
 class _Connection(sqlite3.Connection):
@@ -407,8 +408,10 @@ class _Batch:
     """The commands an event loop's tasks are waiting to send, and the one pipeline on the wire.
 
     The timeout bounds each pipeline's round trip (connecting included) from the moment it is
-    sent, so a bind waits at most two: the pipeline ahead of it, then its own. Time the loop's
-    other tasks keep it busy doesn't count: that is this process's load, not the store's."""
+    sent; a pipeline carries at most ``_BATCH`` commands, so its round trip costs this process
+    little CPU even when it is starved of it. When one fails, every command waiting fails with it:
+    a store that doesn't answer costs a bind at most two timeouts (the pipeline ahead, its own).
+    Time the loop's other tasks keep it busy doesn't count: that is this process's load."""
 
     def __init__(self, client: Any, timeout: float) -> None:
         self.client = client
@@ -427,13 +430,14 @@ class _Batch:
     async def _send(self) -> None:
         try:
             while self.waiting:
-                batch, self.waiting = self.waiting, []
+                batch, self.waiting = self.waiting[:_BATCH], self.waiting[_BATCH:]
                 pipe = self.client.pipeline(transaction=False)
                 for command, options, _ in batch:
                     pipe.execute_command(*command, **options)
                 try:
                     replies = await _within(self.timeout, pipe.execute(raise_on_error=False))
-                except BaseException as exc:  # the connection failed: every waiter hears why
+                except BaseException as exc:  # the store failed: every waiter hears why
+                    batch, self.waiting = batch + self.waiting, []
                     for _, _, reply in batch:
                         if not reply.done():
                             reply.set_exception(exc)
