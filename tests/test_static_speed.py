@@ -158,17 +158,17 @@ def test_prefilter_sees_through_response_wrappers() -> None:
 
 
 def test_an_internal_error_costs_one_file_not_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from orq_thread_lint.static import checker
+    from orq_thread_lint.static import visitor
 
     _tree(tmp_path, 3)
-    real = checker.check_segment
+    real = visitor.check_segment
 
     def flaky(ctx, segment, emit, targets):  # type: ignore[no-untyped-def]
         if "'demo'" in "".join(ctx.lines):
             raise RuntimeError("boom")
         return real(ctx, segment, emit, targets)
 
-    monkeypatch.setattr(checker, "check_segment", flaky)
+    monkeypatch.setattr(visitor, "check_segment", flaky)
     run = check_paths([str(tmp_path)], Policy.from_dict({}, path=tmp_path / "pyproject.toml"), jobs=1)
     rows = _rows(run)
     assert ("m000.py", 1, "OTL000") in rows and ("m001.py", 2, "OTL104") in rows

@@ -106,7 +106,7 @@ def read_records(text: str, filename: str, jsonl: bool) -> Iterator[Record | Fin
         yield Record(row, 1, value)
 
 
-def _read(source: str) -> tuple[str | None, str | None]:
+def read_source(source: str) -> tuple[str | None, str | None]:
     """The text of a file (``-`` for stdin), or why it can't be read."""
     try:
         data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
@@ -124,7 +124,7 @@ def validate(sources: Iterable[str], policy: Policy, *, scope_field: str | None 
     owners: dict[str, tuple[str, str]] = {}
     for source in sources:
         name = "<stdin>" if source == "-" else source
-        text, error = _read(source)
+        text, error = read_source(source)
         if text is None:
             if policy.enabled("OTL000"):
                 findings.append(invalid(name, error or "can't read"))

@@ -127,11 +127,13 @@ def validate(files: tuple[str, ...], scope_field: str | None, config: str | None
 @click.option("-n", "--no-cache", is_flag=True, help="Don't read or write the results cache.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), help="Where the cache lives (default: "
               ".orq-thread-lint-cache at the project root).")
+@click.option("--add-noqa", is_flag=True, help="Add a `# noqa: CODE` to every line with a finding.")
 @policy_options
 @output_options
 @handle_errors
 def check(paths: tuple[str, ...], fix: bool, diff: bool, show_fixes: bool, stdin_filename: str | None,
-          force_exclude: bool, jobs: int | None, no_cache: bool, cache_dir: str | None, config: str | None,
+          force_exclude: bool, jobs: int | None, no_cache: bool, cache_dir: str | None, add_noqa: bool,
+          config: str | None,
           select: tuple[str, ...], ignore: tuple[str, ...],
           extend_select: tuple[str, ...], fmt: str, output_file: str | None, exit_zero: bool,
           statistics: bool, quiet: bool) -> None:
@@ -149,6 +151,8 @@ def check(paths: tuple[str, ...], fix: bool, diff: bool, show_fixes: bool, stdin
         use_cache = not no_cache and os.environ.get("ORQ_THREAD_LINT_NO_CACHE") is None
         run = check_paths(paths or (".",), policy, fix=fix, diff=diff, force_exclude=force_exclude, jobs=jobs,
                           cache_dir=cache_dir, use_cache=use_cache)
+    if add_noqa:
+        sys.exit(_add_noqa(run.findings, fix or diff or paths == ("-",)))
     if diff:
         sys.stdout.write("".join(run.diffs))
         total = sum(run.fixed.values())
@@ -165,6 +169,59 @@ def check(paths: tuple[str, ...], fix: bool, diff: bool, show_fixes: bool, stdin
             for c, n in sorted(counts.items()):
                 click.echo(f"    {n} \u00d7 {c} ({RULES[c].name})", err=stream_report)
     sys.exit(code)
+
+
+def _add_noqa(findings: list[Finding], conflicting: bool) -> int:
+    from .static.add_noqa import add_noqa
+
+    if conflicting:
+        raise click.UsageError("--add-noqa can't be combined with --fix, --diff or stdin")
+    added = add_noqa(findings)
+    for name, why in added.skipped:
+        click.echo(f"orq-thread-lint: warning: {name}: not silenced: {why}", err=True)
+    plural = "directive" if added.directives == 1 else "directives"
+    click.echo(f"Added {added.directives} noqa {plural} to {added.files} file{'s' if added.files != 1 else ''}.",
+               err=True)
+    return 1 if added.skipped else 0
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@click.option("--logs", "logs", multiple=True, type=click.Path(exists=True, dir_okay=False, allow_dash=True),
+              help="A JSON or JSONL request log to learn from too (repeatable).")
+@click.option("--output", type=click.Path(dir_okay=False),
+              help="Write here instead of ./pyproject.toml (a name other than pyproject.toml gets a "
+                   "standalone orq-thread-lint.toml layout).")
+@click.option("--force", is_flag=True, help="Replace a policy the file already holds.")
+@click.option("--dry-run", is_flag=True, help="Print the proposed table; write nothing.")
+@click.option("--config", "config", type=click.Path(dir_okay=False),
+              help="The policy whose other settings (generic ids, selection) judge what is seen.")
+@handle_errors
+def init(paths: tuple[str, ...], logs: tuple[str, ...], output: str | None, force: bool, dry_run: bool,
+         config: str | None) -> None:
+    """Propose a policy from the thread ids and tags that code (default: the current directory)
+    and request logs already use, and write it into pyproject.toml."""
+    from pathlib import Path
+
+    from .adopt.learn import learn, save
+
+    policy = Policy.load(config)
+    target = Path(output) if output else Path("pyproject.toml")
+    learned = learn(paths or ((".",) if not logs else ()), logs, policy, target, force=force or dry_run)
+    for problem in learned.problems.problems:
+        click.echo(f"orq-thread-lint: warning: {problem.filename}:{problem.row}: {problem.violation.message}",
+                   err=True)
+    for item in learned.proposal.rejected:
+        click.echo(f"{item.where}: {item.code} {RULES[item.code].name}: this {item.kind} is not proposed",
+                   err=True)
+    if dry_run:
+        click.echo(learned.table, nl=False)
+        return
+    save(learned)
+    p = learned.proposal
+    click.echo(f"Wrote the policy to {target}: {len(p.id_patterns)} id pattern(s), {len(p.vocabulary)} tag(s), "
+               f"{len(p.tag_patterns)} tag pattern(s), from {p.files} file(s) and {p.records} log record(s).",
+               err=True)
 
 
 @main.command("rules")

@@ -16,17 +16,17 @@ import sys
 from collections.abc import Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .rules.catalog import RULES
-from .rules.engine import Memoised
-from .rules.engine import check_request as _check_request
-from .rules.engine import check_thread as _check_thread
 from .templates import TemplateError, TemplateSet, parse
 from .values import from_json
-from .violations import Violation
+
+if TYPE_CHECKING:  # the rules import the policy; the policy reaches them only when asked to check
+    from .rules.engine import Memoised
+    from .violations import Violation
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -350,11 +350,15 @@ class Policy:
 
     def check_thread(self, thread: object) -> list[Violation]:
         """Check one thread object (``{"id": ..., "tags": [...]}``)."""
-        return _check_thread(from_json(thread, "thread"), self)
+        from .rules.engine import check_thread
+
+        return check_thread(from_json(thread, "thread"), self)
 
     def check_request(self, body: object) -> list[Violation]:
         """Check a whole request body: where its thread sits, and the thread itself."""
-        return _check_request(from_json(body, ""), self)
+        from .rules.engine import check_request
+
+        return check_request(from_json(body, ""), self)
 
     def thread_id(self, name: str, **parts: object) -> str:
         """Build an id from the named ``thread-id.patterns`` template; bad parts raise ValueError."""
@@ -373,8 +377,10 @@ def _resolve_selection(select: Iterable[str], ignore: Iterable[str]) -> frozense
     sel = ["OTL" if s == "ALL" else s for s in select]
     ign = ["OTL" if s == "ALL" else s for s in ignore]
     enabled = set()
-    for code in RULES:
+    for code, rule in RULES.items():
         best_sel = max((len(p) for p in sel if code.startswith(p)), default=-1)
+        if rule.explicit and best_sel <= len("OTL"):
+            continue
         best_ign = max((len(p) for p in ign if code.startswith(p)), default=-1)
         if best_sel >= 0 and best_sel > best_ign:
             enabled.add(code)

@@ -39,12 +39,14 @@ class Text(Node):
 
 
 class Hole:
-    """An unknown piece of a partly known string; ``loop`` marks a loop counter."""
+    """An unknown piece of a partly known string; ``loop`` marks a loop counter. ``source`` is the
+    front end's handle on the expression that fills it (``init`` names placeholders after it)."""
 
-    __slots__ = ("loop",)
+    __slots__ = ("loop", "source")
 
-    def __init__(self, loop: bool = False) -> None:
+    def __init__(self, loop: bool = False, source: object = None) -> None:
         self.loop = loop
+        self.source = source
 
 
 class Partial(Node):

@@ -20,6 +20,7 @@ class Rule:
     applies: frozenset[str] = _ALL
     fixable: bool = False  # `check --fix` can rewrite the code
     repairable: bool = False  # the runtime guard's repair mode can mend the request
+    explicit: bool = False  # enabled only when selected by its own code or a prefix longer than "OTL"
 
     @property
     def url(self) -> str:
@@ -81,6 +82,15 @@ RULES: dict[str, Rule] = {
             "The thread id is built only from a loop counter, so separate runs collide.",
             "warning",
             applies=_STATIC,
+        ),
+        Rule(
+            "OTL900",
+            "unused-noqa",
+            "A `# noqa: OTL...` code silences nothing on its line.",
+            "warning",
+            applies=_STATIC,
+            fixable=True,
+            explicit=True,
         ),
     )
 }

@@ -37,13 +37,15 @@ _BAD_CHAR = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
 
 
 class Emitter:
-    """Collects violations for the enabled rules."""
+    """Collects violations for the enabled rules. ``seen``, when given, is told of every thread
+    the rules check (``init`` learns a policy from them)."""
 
-    __slots__ = ("out", "policy")
+    __slots__ = ("out", "policy", "seen")
 
-    def __init__(self, policy: Policy, out: list[Violation]) -> None:
+    def __init__(self, policy: Policy, out: list[Violation], seen: Callable[[Node], None] | None = None) -> None:
         self.policy = policy
         self.out = out
+        self.seen = seen
 
     def on(self, code: str) -> bool:
         return code in self.policy.enabled_codes
@@ -276,6 +278,8 @@ def check_thread_node(node: Node, emit: Emitter) -> None:
     """Every value rule for one thread (the value found at ``orq.thread`` or ``thread``)."""
     if isinstance(node, Unknown):
         return
+    if emit.seen is not None:
+        emit.seen(node)
     if not isinstance(node, Mapping):
         what = "null" if isinstance(node, Scalar) and node.kind == "null" else (
             "a string" if isinstance(node, (Text, Partial)) else "not an object")

@@ -1,4 +1,7 @@
-"""Check one file's source: the gates, the segments, the rules, noqa, and fixes."""
+"""Check one file's source: the gates, the segments, the rules, noqa, and fixes.
+
+libcst and the value following are imported only when a file passes the gates: most files
+never need them, and a pre-commit hook pays every import on every commit."""
 
 from __future__ import annotations
 
@@ -7,22 +10,29 @@ import io
 import tokenize
 import warnings
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-
-import libcst as cst
+from typing import TYPE_CHECKING
 
 from ..policy import Policy
 from ..report import Finding
 from ..rules.catalog import RULES
 from ..rules.thread import Emitter
+from ..values import Node
 from ..violations import Violation
-from .fixes import fix_text, single_fix
-from .noqa import SKIP_FILE, suppressed
-from .resolve import Anchor, FileContext
+from . import unused_noqa
+from .comments import Comments, scan
+from .noqa import SKIP_FILE
 from .segments import Prefilter, Segment, merge, plan, source_lines
-from .visitor import check_segment
+
+if TYPE_CHECKING:
+    from .fixes import Action
+
+# Fixing repeats until nothing fixable is left (so a second run changes nothing), this many rounds at most.
+_FIX_ROUNDS = 8
 
 _GATES: dict[tuple[str, ...], Prefilter] = {}
+_NO_COMMENTS = Comments({}, {})
 
 
 def targets(policy: Policy) -> tuple[str, ...]:
@@ -73,8 +83,10 @@ def decode(data: bytes) -> tuple[str, str]:
     return text, encoding
 
 
-def analyse(text: str, encoding: str, filename: str, policy: Policy) -> Parsed | Finding | None:
-    """The segments and violations of a text, an OTL000 finding, or None when nothing can be found."""
+def analyse(text: str, encoding: str, filename: str, policy: Policy,
+            seen: Callable[[Node], None] | None = None) -> Parsed | Finding | None:
+    """The segments and violations of a text, an OTL000 finding, or None when nothing can be found.
+    ``seen`` is told of every thread the rules check."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -86,10 +98,15 @@ def analyse(text: str, encoding: str, filename: str, policy: Policy) -> Parsed |
     found = plan(tree, targets(policy))
     if found is None:
         return None
+    import libcst as cst
+
+    from .resolve import FileContext
+    from .visitor import check_segment
+
     lines = source_lines(text)
     ctx = FileContext(lines, found.bindings)
     out: list[Violation] = []
-    emit = Emitter(policy, out)
+    emit = Emitter(policy, out, seen)
     segments = []
     for start, end in merge(found.spans):
         try:
@@ -101,11 +118,17 @@ def analyse(text: str, encoding: str, filename: str, policy: Policy) -> Parsed |
     return Parsed(text, encoding, lines, segments, out)
 
 
-def place(parsed: Parsed, filename: str, ignored: frozenset[str], with_fixes: bool = True) -> list[Finding]:
+def place(parsed: Parsed, filename: str, ignored: frozenset[str], with_fixes: bool = True,
+          used: set[tuple[int, str]] | None = None) -> list[Finding]:
     """Violations placed in the file, once each, minus noqa and per-file ignores; ``with_fixes``
-    attaches each fixable finding's own edit (what reports show)."""
+    attaches each fixable finding's own edit (what reports show); ``used`` gathers the (row, code)
+    of each noqa directive that silenced something."""
+    from .fixes import single_fix
+    from .resolve import Anchor
+
     seen: set[tuple[str, int, int]] = set()
     findings = []
+    comments: Comments | None = None
     for v in parsed.violations:
         if not isinstance(v.anchor, Anchor) or v.code.startswith(tuple(ignored)):
             continue
@@ -114,19 +137,63 @@ def place(parsed: Parsed, filename: str, ignored: frozenset[str], with_fixes: bo
         if key in seen:
             continue
         seen.add(key)
-        line = parsed.lines[row - 1] if row <= len(parsed.lines) else ""
-        if suppressed(line, v.code):
+        if comments is None:
+            comments = scan(parsed.text) or _NO_COMMENTS
+        directive = comments.suppressing(row, v.code)
+        if directive is not None:
+            if used is not None:
+                used.add((directive.row, v.code))
             continue
         fix = single_fix(v) if with_fixes and RULES[v.code].fixable else None
         findings.append(Finding(filename, row, col, v, end_row, end_col, fix))
     return findings
 
 
+def fix_text(text: str, encoding: str, filename: str, policy: Policy,
+             ignored: frozenset[str]) -> tuple[str, Counter[str]]:
+    """Apply every safe fix, round after round; returns the new text and what was fixed."""
+    from .fixes import action, parses, rewrite
+    from .resolve import Anchor
+
+    fixed: Counter[str] = Counter()
+    for _ in range(_FIX_ROUNDS):
+        parsed = analyse(text, encoding, filename, policy)
+        if not isinstance(parsed, Parsed):
+            break
+        by_segment: dict[int, tuple[Segment, list[Action]]] = {}
+        for finding in place(parsed, filename, ignored, with_fixes=False):
+            act = action(finding.violation)
+            if act is not None and isinstance(finding.violation.anchor, Anchor):
+                seg = finding.violation.anchor.segment
+                by_segment.setdefault(id(seg), (seg, []))[1].append(act)
+        if not by_segment:
+            break
+        lines = source_lines(text)
+        done: list[tuple[int, int]] = []
+        changed: Counter[str] = Counter()
+        for segment, acts in sorted(by_segment.values(), key=lambda p: -p[0].start):
+            if any(not (segment.end < s or segment.start > e) for s, e in done):
+                continue  # overlaps a segment fixed this round; the next round sees it afresh
+            new_code, applied = rewrite(segment, acts)
+            lines[segment.start - 1 : segment.end] = [new_code]
+            done.append((segment.start, segment.end))
+            changed.update(a.code for a in applied)
+        candidate = "".join(lines)
+        if not changed or candidate == text or not parses(candidate):
+            break
+        text = candidate
+        fixed.update(changed)
+    return text, fixed
+
+
 def check_bytes(data: bytes, filename: str, policy: Policy, ignored: frozenset[str] = frozenset(),
                 fix: bool = False, prefilter: bool = True) -> FileResult:
     """Check one file's bytes. ``prefilter=False`` parses every file (what the tests compare with)."""
     result = FileResult(filename)
-    if SKIP_FILE in data or (prefilter and not gate(policy).may_hold(data)):
+    if SKIP_FILE in data:
+        return result
+    stale_noqa = policy.enabled(unused_noqa.CODE) and not unused_noqa.CODE.startswith(tuple(ignored))
+    if prefilter and not gate(policy).may_hold(data) and not (stale_noqa and b"noqa" in data.lower()):
         return result
     try:
         text, encoding = decode(data)
@@ -140,11 +207,23 @@ def check_bytes(data: bytes, filename: str, policy: Policy, ignored: frozenset[s
         text, result.fixed = fix_text(text, encoding, filename, policy, ignored)
         result.source = text
     parsed = analyse(text, encoding, filename, policy)
+    used: set[tuple[int, str]] = set()
     if isinstance(parsed, Finding):
         if policy.enabled("OTL000") and not "OTL000".startswith(tuple(ignored)):
             result.findings.append(parsed)
-    elif parsed is not None:
+        return result
+    if parsed is not None:
         # Anchors point into libcst trees; the findings leave without them (cheap to send and keep).
         result.findings = [replace(f, violation=replace(f.violation, anchor=None))
-                           for f in place(parsed, filename, ignored)]
+                           for f in place(parsed, filename, ignored, used=used)]
+    if stale_noqa:
+        lines = parsed.lines if parsed is not None else source_lines(text)
+        stale = unused_noqa.find(filename, lines, scan(text) or _NO_COMMENTS, used, policy.enabled_codes)
+        if fix and stale:
+            lines = list(lines)
+            result.original = result.original if result.original is not None else text
+            result.fixed[unused_noqa.CODE] += unused_noqa.apply(lines, stale)
+            result.source = "".join(lines)
+        else:
+            result.findings.extend(stale)
     return result

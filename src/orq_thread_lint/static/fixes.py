@@ -3,8 +3,8 @@
 Fixable: OTL002 (``uuid.uuid4()`` -> ``str(uuid.uuid4())``), OTL010 (a bare string tag -> a
 one-item list), OTL012 (drop the repeated literal), OTL102 (``orq=`` -> ``extra_body={"orq": ...}``)
 and OTL103 (re-nest a literal thread where ``thread-placement`` requires). A fix that would leave
-the file unparsable is dropped; fixing repeats until nothing fixable is left, so a second run
-changes nothing.
+the file unparsable is dropped. ``checker.fix_text`` runs the rounds (until nothing fixable is
+left, so a second run changes nothing); this module only knows how to rewrite a segment.
 """
 
 from __future__ import annotations
@@ -12,20 +12,17 @@ from __future__ import annotations
 import ast
 import os
 import tempfile
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import libcst as cst
 
-from ..policy import Policy
 from ..report import Edit, Fix
 from ..violations import Violation
 from .resolve import Anchor
-from .segments import Segment, source_lines
+from .segments import Segment
 
-_ROUNDS = 8
 PLACEMENT_FIX = ("orq.thread", "the top-level 'thread'")
 
 
@@ -207,7 +204,7 @@ def single_fix(v: Violation) -> Fix | None:
     segment = v.anchor.segment
     fixer = _Fixer([act])
     code = segment.module.visit(fixer).code
-    if not fixer.applied or not _parses(code):
+    if not fixer.applied or not parses(code):
         return None
     if segment.wrapped:
         code = code.split("\n", 1)[1]
@@ -215,46 +212,17 @@ def single_fix(v: Violation) -> Fix | None:
     return Fix(FIX_MESSAGES[act.code], (edit,))
 
 
-def fix_text(text: str, encoding: str, filename: str, policy: Policy,
-             ignored: frozenset[str]) -> tuple[str, Counter[str]]:
-    """Apply every safe fix, round after round; returns the new text and what was fixed."""
-    from .checker import Parsed, analyse, place
-
-    fixed: Counter[str] = Counter()
-    for _ in range(_ROUNDS):
-        parsed = analyse(text, encoding, filename, policy)
-        if not isinstance(parsed, Parsed):
-            break
-        by_segment: dict[int, tuple[Segment, list[Action]]] = {}
-        for finding in place(parsed, filename, ignored, with_fixes=False):
-            act = action(finding.violation)
-            if act is not None and isinstance(finding.violation.anchor, Anchor):
-                seg = finding.violation.anchor.segment
-                by_segment.setdefault(id(seg), (seg, []))[1].append(act)
-        if not by_segment:
-            break
-        lines = source_lines(text)
-        done: list[tuple[int, int]] = []
-        changed: Counter[str] = Counter()
-        for segment, acts in sorted(by_segment.values(), key=lambda p: -p[0].start):
-            if any(not (segment.end < s or segment.start > e) for s, e in done):
-                continue  # overlaps a segment fixed this round; the next round sees it afresh
-            fixer = _Fixer(acts)
-            new_code = segment.module.visit(fixer).code
-            if segment.wrapped:
-                new_code = new_code.split("\n", 1)[1]
-            lines[segment.start - 1 : segment.end] = [new_code]
-            done.append((segment.start, segment.end))
-            changed.update(a.code for a in fixer.applied)
-        candidate = "".join(lines)
-        if not changed or candidate == text or not _parses(candidate):
-            break
-        text = candidate
-        fixed.update(changed)
-    return text, fixed
+def rewrite(segment: Segment, actions: Sequence[Action]) -> tuple[str, list[Action]]:
+    """A segment's code with the actions applied (without the ``if 1:`` wrapper), and the actions
+    that took."""
+    fixer = _Fixer(actions)
+    code = segment.module.visit(fixer).code
+    if segment.wrapped:
+        code = code.split("\n", 1)[1]
+    return code, fixer.applied
 
 
-def _parses(text: str) -> bool:
+def parses(text: str) -> bool:
     try:
         ast.parse(text)
     except (SyntaxError, ValueError):

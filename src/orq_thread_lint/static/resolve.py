@@ -315,7 +315,7 @@ class Resolver:
         value = self.value(expr, "")
         if isinstance(value, Text) and plain:
             return value.value
-        return Hole(loop=isinstance(value, Counter))
+        return Hole(loop=isinstance(value, Counter), source=expr)
 
     def _binary(self, expr: cst.BinaryOperation, path: str, anchor: Anchor) -> Node:
         if isinstance(expr.operator, cst.Add):
@@ -329,7 +329,8 @@ class Resolver:
                 elif isinstance(side, Partial):
                     parts.extend(side.parts)
                 elif isinstance(side, Unknown):
-                    parts.append(Hole(loop=isinstance(side, Counter)))
+                    source = side.anchor.node if isinstance(side.anchor, Anchor) else None
+                    parts.append(Hole(loop=isinstance(side, Counter), source=source))
                 else:
                     return Unknown(path, anchor)
             return _string_node(parts, path, anchor)

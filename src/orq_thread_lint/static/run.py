@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import difflib
-import multiprocessing
 import os
 import sys
 import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +16,6 @@ from ..report import Finding
 from .cache import DEFAULT_DIR, Cache, digest
 from .checker import FileResult, _invalid, check_bytes
 from .discover import Selector
-from .fixes import write_atomically
 
 # Below this many files to parse, starting workers costs more than it saves.
 _PARALLEL_MIN = 48
@@ -123,10 +120,16 @@ def _execute(todo: list[Item], policy: Policy, fixing: bool, jobs: int) -> Itera
         _init(policy)
         yield from _check_chunk(todo, fixing)
         return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    method = start_method()
+    if method == "fork":
+        from . import visitor  # noqa: F401  (the parser, loaded once here, is shared by every forked worker)
     # Big files first, so the last chunks are small and the workers finish together.
     ordered = sorted(todo, key=lambda i: _size(i.path), reverse=True)
     chunks = [ordered[i : i + _CHUNK] for i in range(0, len(ordered), _CHUNK)]
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(start_method()),
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method),
                              initializer=_init, initargs=(policy,)) as pool:
         for outcomes in pool.map(_check_chunk, chunks, [fixing] * len(chunks)):
             yield from outcomes
@@ -136,6 +139,8 @@ def start_method() -> str | None:
     """How to start workers: fork is cheapest (they inherit the loaded parser), but forking a
     process that runs other threads (an editor, a test runner, a web app calling us) can deadlock
     the child, and macOS frameworks are not fork-safe."""
+    import multiprocessing
+
     methods = multiprocessing.get_all_start_methods()
     if sys.platform.startswith("linux") and "fork" in methods and threading.active_count() == 1:
         return "fork"
@@ -156,6 +161,8 @@ def collect(run: RunResult, result: FileResult, path: Path | None, *, write: boo
     run.fixed.update(result.fixed)
     run.fixed_files[result.filename] = result.fixed
     if write and path is not None:
+        from .fixes import write_atomically
+
         write_atomically(path, result.source, result.encoding)
     else:
         run.diffs.append("".join(difflib.unified_diff(

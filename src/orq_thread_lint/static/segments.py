@@ -15,9 +15,11 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from collections.abc import Mapping as Mapping_
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+if TYPE_CHECKING:  # libcst is imported only when a file has a segment to parse (start-up cost)
+    import libcst as cst
+    from libcst.metadata import CodeRange
 
 ORQ_SDK_CALLS = (
     "deployments.invoke", "deployments.stream", "deployments.get_config",
@@ -193,12 +195,16 @@ class Segment:
         self.start, self.end = start, end  # 1-based, inclusive, in the file
         text = "".join(lines[start - 1 : end])
         self.wrapped = bool(text) and text[0] in " \t"
+        import libcst as cst
+
         self.module = cst.parse_module(("if 1:\n" if self.wrapped else "") + text)
         self._positions: Mapping_[cst.CSTNode, CodeRange] | None = None
 
     @property
     def positions(self) -> Mapping_[cst.CSTNode, CodeRange]:
         if self._positions is None:
+            from libcst.metadata import MetadataWrapper, PositionProvider
+
             wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
             self._positions = wrapper.resolve(PositionProvider)
         return self._positions
@@ -211,6 +217,8 @@ class Segment:
 
     def body(self) -> Sequence[cst.BaseStatement]:
         """The statements of the segment (inside the ``if 1:`` wrapper when there is one)."""
+        import libcst as cst
+
         first = self.module.body[0]
         if self.wrapped and isinstance(first, cst.If):
             return list(first.body.body)  # type: ignore[arg-type]
