@@ -128,8 +128,22 @@ class MemoryStore(Store):
         return owner
 
     def bind(self, key: str, owner: str, ttl_ms: int) -> str:
-        held = self.bind_all((key,), owner, ttl_ms)[0]
-        return owner if held is None else held
+        now = time.monotonic()
+        with self._lock:
+            found = self._data.get(key)
+            if found is not None and found[1] > now:
+                self._data.move_to_end(key)
+                return found[0]
+            self._data[key] = (owner, now + ttl_ms / 1000)
+            self._data.move_to_end(key)
+            while len(self._data) > self.capacity:
+                self._data.popitem(last=False)
+            return owner
+
+    def claim(self, thread_ids: Sequence[str], owner: str, ttl_ms: int) -> list[bool]:
+        if len(thread_ids) == 1:  # nearly every request: no lists to build
+            return [self.bind(thread_ids[0], owner, ttl_ms) != owner]
+        return [held is not None for held in self.bind_all(thread_ids, owner, ttl_ms)]
 
     def bind_all(self, keys: Sequence[str], owner: str, ttl_ms: int) -> list[str | None]:
         now = time.monotonic()
