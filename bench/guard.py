@@ -9,7 +9,9 @@
 
 Both for conversations of 10 turns (the turns share a thread) and for a new thread id on every
 call (the worst case for the guard's memo). Ids are never reused across rounds.
-3. The Redis bind round trip on loopback, if a server answers at 127.0.0.1:6379.
+3. The continuity check (OTL008) with the memory store for a 20-message conversation: the time it
+   adds to the guard's check, median per request (target <= 20 us).
+4. The Redis bind round trip on loopback, if a server answers at 127.0.0.1:6379.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 import openai
 
 from orq_thread_lint import Policy, guard, thread_scope
+from orq_thread_lint.runtime.continuity import Continuity
 from orq_thread_lint.runtime.guard import Guard
 from orq_thread_lint.runtime.stores import MemoryStore, StoreError, open_store
 
@@ -97,6 +100,8 @@ def main() -> None:
         runs = [per_call(check(turns), 5000) for _ in range(9)]
         print(f"guard check with the memory store, {label}: median {statistics.median(runs):.2f} us per request")
 
+    continuity()
+
     try:
         store = open_store("redis://127.0.0.1:6379/14", timeout_ms=200)
         store.bind(store.key("warm"), "x", 1000)
@@ -105,6 +110,64 @@ def main() -> None:
         return
     runs = [per_call(lambda i: store.bind(store.key(f"bench-{i}"), "alice", 5000), 2000) for _ in range(7)]
     print(f"redis bind round trip on loopback: median {statistics.median(runs):.1f} us")
+
+
+def _conversation(n: int, length: int) -> list[dict[str, str]]:
+    """A system prompt, then user and assistant turns of about 100 characters each."""
+    out = [{"role": "system", "content": "You are the billing assistant of Example Ltd. Answer briefly."}]
+    for i in range(length - 1):
+        role = "user" if i % 2 == 0 else "assistant"
+        out.append({"role": role, "content": f"{role} turn {i} of conversation {n}: " + "invoice details " * 5})
+    return out
+
+
+def continuity() -> None:
+    """Each conversation sends its turns in order (3, 5, ... 19 messages, untimed), then its
+    20-message request is checked: once by a guard with continuity, once by one without. The
+    difference is what continuity adds; the continuity step alone is timed too."""
+    on = Guard(POLICY, "enforce", MemoryStore())
+    off = Guard(POLICY.with_selection(ignore=["OTL008"]), "enforce", MemoryStore())
+    step = on.continuity
+    assert isinstance(step, Continuity) and off.continuity is None
+    conversations = itertools.count()
+
+    def prepared(k: int) -> list[Any]:
+        batch = []
+        for _ in range(k):
+            n = next(conversations)
+            messages = _conversation(n, 20)
+            extra = {"orq": {"thread": {"id": f"user-{n}-9f1c", "tags": ["support"]}}}
+            for length in range(3, 20, 2):  # the earlier turns: they bind the prefixes looked up
+                on.check_options(openai._models.FinalRequestOptions.construct(
+                    method="post", url="/chat/completions", json_data={"model": "m", "messages": messages[:length]},
+                    extra_json=extra))
+            batch.append(openai._models.FinalRequestOptions.construct(
+                method="post", url="/chat/completions", json_data={"model": "m", "messages": messages},
+                extra_json=extra))
+        return batch
+
+    def timed(fn: Any, batch: list[Any]) -> float:
+        start = time.perf_counter()
+        for options in batch:
+            fn(options)
+        return (time.perf_counter() - start) / len(batch) * 1e6
+
+    with_c, without, alone, peer = [], [], [], []
+    for _ in range(15):
+        batch = prepared(300)
+        # a peer in the same run: the SDK serialises every body it sends
+        peer.append(timed(lambda o: json.dumps(o.json_data), batch))
+        # each request is checked once per guard, in alternating order; `off` never binds continuity
+        without.append(timed(off.check_options, batch))
+        with_c.append(timed(on.check_options, batch))
+        alone.append(timed(lambda o: step.check(o, ((o.extra_json["orq"]["thread"]["id"], "orq.thread.id"),)),
+                           batch))
+    added = [w - o for w, o in zip(with_c, without, strict=True)]
+    print(f"continuity, 20-message conversation, memory store: guard check {statistics.median(without):.1f} us "
+          f"without, {statistics.median(with_c):.1f} us with; added median {statistics.median(added):.1f} us "
+          f"per request; the continuity step alone {statistics.median(alone):.1f} us (target 20 us), "
+          f"{statistics.median(alone) / statistics.median(peer):.2f}x json.dumps of the same body "
+          f"({statistics.median(peer):.1f} us)")
 
 
 if __name__ == "__main__":

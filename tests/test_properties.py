@@ -144,3 +144,105 @@ def test_the_memo_knows_a_header_that_repeats_the_thread_id() -> None:
     assert check_json_request(body, POLICY, "user-1-abc")[1] == (("user-1-abc", "orq.thread.id"),)
     assert check_json_request(body, POLICY, "user-2-abc")[1] == (
         ("user-1-abc", "orq.thread.id"), ("user-2-abc", "headers.X-ORQ-THREAD-ID"))
+
+
+# Hostile input (issue 10): random nesting, random re:-free policies, random files never raise,
+# and no finding's text carries what the PII detectors recognise.
+
+def _deep(kinds: list[str], leaf: object) -> object:
+    value = leaf
+    for kind in kinds:  # built in a loop: the test itself must not recurse either
+        value = [value] if kind == "list" else {"k": value}
+    return value
+
+
+deep_values = st.builds(_deep, st.lists(st.sampled_from(["list", "dict"]), min_size=1, max_size=3000),
+                        json_values)
+placements = st.sampled_from([("orq", "thread", "id"), ("orq", "thread", "tags"), ("orq", "identity", "id"),
+                              ("thread",), ("metadata",), ("orq", "thread", "x"), ("orq",)])
+
+
+@settings(max_examples=150, deadline=None)
+@given(deep_values, placements, st.booleans())
+def test_random_nesting_never_raises(deep: object, where: tuple[str, ...], inside_tags: bool) -> None:
+    body: dict[str, object] = {"orq": {"thread": {"id": "user-1-abc", "tags": ["support"]}}}
+    node = body
+    for key in where[:-1]:
+        node = node.setdefault(key, {})  # type: ignore[assignment]
+    node[where[-1]] = [deep] if inside_tags else deep
+    for policy in (POLICY, STRICT):
+        found, _ = check_json_request(body, policy)
+        assert all(v.code.startswith("OTL") for v in found)
+        policy.check_request(body)
+
+
+placeholder = st.sampled_from(["{a}", "{n:int}", "{u:uuid}", "{h:hex}", "{s:slug}", "{x:ulid}", "{c:low|high}"])
+literal = st.text(alphabet=string.ascii_letters + string.digits + "-_.:/ {}@", min_size=1, max_size=6).map(
+    lambda t: t.replace("{", "{{").replace("}", "}}"))
+template = st.lists(st.tuples(literal, placeholder), min_size=1, max_size=3).map(
+    lambda pairs: "".join(lit + ph for lit, ph in pairs))
+sizes = st.integers(min_value=-5, max_value=10**18)
+policies = st.fixed_dictionaries({}, optional={
+    "thread-id": st.fixed_dictionaries({}, optional={
+        "patterns": st.lists(template, max_size=6) | st.dictionaries(st.text(string.ascii_lowercase, min_size=1,
+                                                                             max_size=5), template, max_size=4),
+        "generic": st.lists(template, max_size=3), "max-length": sizes}),
+    "tags": st.fixed_dictionaries({}, optional={
+        "vocabulary": st.lists(st.text(max_size=10), max_size=8), "patterns": st.lists(template, max_size=4),
+        "max-count": sizes, "max-length": sizes, "required": st.booleans()}),
+    "runtime": st.fixed_dictionaries({}, optional={"ttl-seconds": sizes, "store-timeout-ms": sizes,
+                                                   "memory-capacity": sizes}),
+    "thread-placement": st.sampled_from(["orq", "top-level", "any"]),
+})
+secrets = st.sampled_from(["alice.smith@example.com", "sk-proj-" + "Ab3" * 10, "+14155550123", "10.0.0.1",
+                           "4111 1111 1111 1111", "AKIA" + "ABCDEFGHIJKLMNOP"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(policies, st.lists(thread_bodies | bodies, min_size=1, max_size=4), secrets)
+def test_random_policies_and_requests_never_raise_nor_leak(raw: dict[str, object],
+                                                           requests: list[dict[str, object]], secret: str) -> None:
+    from orq_thread_lint.policy import ConfigError
+    from orq_thread_lint.rules.pii import find_pii
+
+    try:
+        policy = Policy.from_dict(raw)
+    except ConfigError as exc:
+        assert str(exc).startswith("<config>:")
+        return
+    leaky = {"orq": {"thread": {"id": secret + " ", "tags": [secret, secret, f"{secret}\t"], secret: 1}},
+             "thread": {"id": secret}}
+    for body in [*requests, leaky]:
+        found, _ = check_json_request(body, policy)
+        for v in found:
+            assert v.code.startswith("OTL")
+        for v in check_json_request(leaky, policy)[0]:
+            for text in (v.message, v.path, v.suggestion or ""):
+                assert secret not in text and find_pii(text) is None, text
+
+
+json_text = st.recursive(
+    st.sampled_from(["1", "-0.5e3", "true", "null", '"x"', '"\\u00e9\\""', '"a,]}"', "9" * 5000, "[]", "{}"]),
+    lambda inner: st.lists(inner, max_size=4).map(lambda xs: "[" + ",".join(xs) + "]")
+    | st.lists(st.tuples(st.sampled_from(['"orq"', '"thread"', '"id"', '"tags"', '"x"']), inner), max_size=4).map(
+        lambda kvs: "{" + ",".join(f"{k}:{v}" for k, v in kvs) + "}"),
+    max_leaves=20,
+)
+noise = st.sampled_from(["", " ", "\n", ",", "]", "[", "{", '"', "\\", "\xff", "\r\n", "[" * 3000])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(json_text, noise), max_size=6), st.sampled_from(["log.jsonl", "a.json", "b.txt"]),
+       st.booleans())
+def test_random_files_never_raise(pieces: list[tuple[str, str]], name: str, array: bool) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from orq_thread_lint.audit import validate
+
+    text = ("[" if array else "") + ("," if array else "\n").join(j + n for j, n in pieces) + ("]" if array else "")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / name
+        path.write_bytes(text.encode("utf-8", "surrogateescape").replace(b"\xc3\xbf", b"\xff"))
+        for finding in validate([str(path)], STRICT):
+            assert finding.code.startswith("OTL") and finding.row >= 1 and finding.column >= 1

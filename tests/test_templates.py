@@ -1,9 +1,16 @@
 from __future__ import annotations
 
+import re
+import sys
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from orq_thread_lint.templates import TemplateError, TemplateSet, parse
+from orq_thread_lint.templates import DFA_BUDGET, TemplateError, TemplateSet, parse
+from steps import count_steps
 
+_NEW_SYNTAX = pytest.mark.skipif(sys.version_info < (3, 11), reason="re has these from Python 3.11")
 UUID = "0f8fad5b-d9cb-469f-a165-70867728950e"
 ULID = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
 
@@ -64,9 +71,53 @@ def test_matching_stays_linear_on_adversarial_input() -> None:
     assert len(ts._sets) < 20
 
 
-def test_raw_patterns_are_not_run_on_huge_input() -> None:
-    ts = TemplateSet.compile(["re:(a+)+$"])
-    assert not ts.matches("a" * 5000 + "b")
+def _steps(ts: TemplateSet, text: str) -> int:
+    """Edge tests the automaton makes while matching ``text`` from an empty DFA table."""
+    counter = count_steps(ts)
+    ts.matches(text)
+    return counter[0]
+
+
+@pytest.mark.parametrize("pattern", [r"re:(a+)+b", r"re:(a|aa)*c", r"re:(\w+\s?)*!", r"re:(a*)*$"])
+def test_re_patterns_match_in_linear_steps(pattern: str) -> None:
+    # Backtracking takes 2**n steps on these; the automaton's work grows with the input, no faster.
+    small, large = (_steps(TemplateSet.compile([pattern]), "a" * n + "!") for n in (200, 800))
+    assert small > 0 and large <= 5 * small
+
+
+def test_re_patterns_mean_what_python_re_means() -> None:
+    import random
+
+    patterns = [r"(a+)+b", r"^user-\d+$", r"[a-z]{2,4}-\w+", r"(?:ab|a)*c?", r"[^\s]+", r".*x.*", r"\D{3}",
+                r"[\W\d]+", r"a{,2}b{2}", r"x{}", r"a{ 3}", r"(?P<n>q|r)+", r"[\u0100-\uffff]+", r"(?#c)ab",
+                r"\x41\u0042", r"[-a]", r"[]a]", r"\012", r"a|^b$", r"", r"(a|b)*a(a|b){5}", r"[\s\S]"]
+    alphabet = "ab-cxyzqr0129 _\n\tAB\u0100\u0663\u00e9x{}3"
+    rng = random.Random(7)
+    for pattern in patterns:
+        ts, rx = TemplateSet.compile(["re:" + pattern]), re.compile(pattern)
+        for _ in range(2000):
+            text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 9)))
+            assert ts.matches(text) == bool(rx.fullmatch(text)), (pattern, text)
+
+
+@pytest.mark.parametrize(("pattern", "construct"), [
+    (r"(a)\1", "a backreference"), (r"(?P<x>a)(?P=x)", "a backreference"), (r"(?=a)a", "a lookahead"),
+    (r"(?<!a)b", "a lookbehind"), (r"a\b", "a word boundary"), (r"(?i)a", "inline flags"),
+    # Python 3.10's re doesn't know these two: there they are invalid regular expressions.
+    pytest.param(r"a*+", "a possessive quantifier", marks=_NEW_SYNTAX),
+    pytest.param(r"(?>a)", "an atomic group", marks=_NEW_SYNTAX), (r"(a)(?(1)b)", "a conditional group"),
+    (r"a^b", "an anchor at position 1"), (r"(a{1000}){1000}", "more than 10,000 automaton states"),
+])
+def test_re_constructs_an_automaton_cant_match_are_refused_by_name(pattern: str, construct: str) -> None:
+    with pytest.raises(TemplateError, match=re.escape(construct)):
+        parse("re:" + pattern)
+
+
+def test_the_dfa_table_stays_bounded_on_a_stream_of_new_ids() -> None:
+    ts = TemplateSet.compile([r"re:(a|b)*a(a|b){12}"])  # its DFA has 2**13 states
+    for i in range(3000):
+        ts.matches(format(i * 7919, "b").replace("0", "a").replace("1", "b") * 3)
+    assert sum(map(len, ts._sets)) + sum(map(len, ts._trans)) <= DFA_BUDGET
 
 
 @pytest.mark.parametrize(
@@ -86,8 +137,9 @@ def test_could_match_intersects_partial_values(parts: list[str | None], expected
     assert ts.could_match(parts) is expected
 
 
-def test_could_match_is_conservative_with_raw_patterns() -> None:
-    assert TemplateSet.compile(["re:^x$"]).could_match(["chat-", None])
+def test_could_match_intersects_re_patterns_too() -> None:
+    assert not TemplateSet.compile(["re:^x$"]).could_match(["chat-", None])
+    assert TemplateSet.compile([r"re:chat-\d+"]).could_match(["chat-", None])
 
 
 def test_build_validates_each_part() -> None:
@@ -99,3 +151,24 @@ def test_build_validates_each_part() -> None:
         tpl.build({"ticket_id": 1})
     with pytest.raises(ValueError, match="no placeholder 'extra'"):
         tpl.build({"ticket_id": 1, "prio": "low", "extra": 2})
+
+
+regex_atoms = st.sampled_from(["a", "b", "-", ".", r"\d", r"\w", r"\s", r"\D", "[ab]", "[^a]", "[a-c0-9]", r"[\W_]",
+                               r"\.", "[^\\s-]"])
+regexes = st.recursive(
+    regex_atoms,
+    lambda inner: st.tuples(inner, st.sampled_from(["*", "+", "?", "{2}", "{1,3}", "{,2}", "*?", ""])).map(
+        lambda qx: f"(?:{qx[0]}){qx[1]}")
+    | st.lists(inner, min_size=2, max_size=3).map("".join)
+    | st.lists(inner, min_size=2, max_size=3).map(lambda xs: "(?:" + "|".join(xs) + ")")
+    | inner.map(lambda x: f"({x})"),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(regexes, st.lists(st.text(alphabet="ab-c0 _.\n\u00e9\u0663", max_size=8), min_size=1, max_size=20))
+def test_random_re_patterns_match_what_python_re_matches(pattern: str, texts: list[str]) -> None:
+    ts, rx = TemplateSet.compile(["re:" + pattern]), re.compile(pattern)
+    for text in texts:
+        assert ts.matches(text) == bool(rx.fullmatch(text)), (pattern, text)

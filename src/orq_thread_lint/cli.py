@@ -18,7 +18,7 @@ from .report import Finding, Options, renderers
 from .rules.catalog import RULES
 
 F = TypeVar("F", bound=Callable[..., Any])
-FORMATS = ("text", "concise", "full", "json", "json-lines", "sarif", "github", "junit")
+FORMATS = ("text", "concise", "full", "json", "json-lines", "sarif", "github", "junit", "html")
 
 
 def _codes(values: Sequence[str]) -> list[str]:
@@ -102,18 +102,33 @@ def main() -> None:
 @main.command()
 @click.argument("files", nargs=-1, type=click.Path(allow_dash=True))
 @click.option("--scope-field", help="Dotted path of the field that scopes a request (default: its identity id).")
+@click.option("--time-field", metavar="PATH", help="Dotted path of each record's time (ISO 8601 or epoch): "
+              "requests are compared in time order, for logs written out of order.")
+@click.option("--summary", "show_summary", is_flag=True,
+              help="Summarise the threads instead of listing findings (text, json or html with -o).")
 @policy_options
 @output_options
 @handle_errors
-def validate(files: tuple[str, ...], scope_field: str | None, config: str | None, select: tuple[str, ...],
-             ignore: tuple[str, ...], extend_select: tuple[str, ...], fmt: str, output_file: str | None,
-             exit_zero: bool, statistics: bool, quiet: bool) -> None:
+def validate(files: tuple[str, ...], scope_field: str | None, time_field: str | None, show_summary: bool,
+             config: str | None, select: tuple[str, ...], ignore: tuple[str, ...], extend_select: tuple[str, ...],
+             fmt: str, output_file: str | None, exit_zero: bool, statistics: bool, quiet: bool) -> None:
     """Check request bodies: a JSON object, a JSON array of them, or JSONL logs (- for stdin)."""
     from .audit import validate as run
+    from .report.summary import SUMMARY_FORMATS, Summary, write_summary
 
     policy = load_policy(config, select, ignore, extend_select)
-    findings = run(files or ("-",), policy, scope_field=scope_field)
-    sys.exit(emit_report(findings, fmt, output_file, exit_zero, statistics, quiet))
+    if show_summary and fmt not in SUMMARY_FORMATS:
+        raise click.UsageError(f"--summary prints {', '.join(SUMMARY_FORMATS)}, not --format {fmt}")
+    summary = Summary() if show_summary else None
+    findings = run(files or ("-",), policy, scope_field=scope_field, time_field=time_field, summary=summary)
+    if summary is None:
+        sys.exit(emit_report(findings, fmt, output_file, exit_zero, statistics, quiet))
+    if output_file:
+        with open(output_file, "w", encoding="utf-8", newline="\n") as out:
+            write_summary(summary.result(findings), fmt, out)
+    else:
+        write_summary(summary.result(findings), fmt, sys.stdout)
+    sys.exit(0 if exit_zero or not findings else 1)
 
 
 @main.command()

@@ -75,10 +75,20 @@ def _check_templates(value: Patterns) -> Patterns:
     return value
 
 
+# Upper bounds of numeric settings: every value in range works in every store and on every
+# platform (no OverflowError in SQLite, Redis or the clock), and none makes a check unbounded.
+MAX_ID_LENGTH = 4096
+MAX_TAG_LENGTH = 4096
+MAX_TAG_COUNT = 1000
+MAX_TTL_SECONDS = 10 * 365 * 86400
+MAX_STORE_TIMEOUT_MS = 60_000
+MAX_MEMORY_CAPACITY = 10_000_000
+
+
 class ThreadIdConfig(_Model):
     patterns: Patterns = Field(default_factory=list)
     generic: list[str] = Field(default_factory=list)
-    max_length: int = Field(128, ge=1)
+    max_length: int = Field(128, ge=1, le=MAX_ID_LENGTH)
 
     _templates = field_validator("patterns", "generic")(_check_templates)
 
@@ -86,8 +96,8 @@ class ThreadIdConfig(_Model):
 class TagsConfig(_Model):
     vocabulary: list[str] = Field(default_factory=list)
     patterns: Patterns = Field(default_factory=list)
-    max_count: int = Field(10, ge=0)
-    max_length: int = Field(64, ge=1)
+    max_count: int = Field(10, ge=0, le=MAX_TAG_COUNT)
+    max_length: int = Field(64, ge=1, le=MAX_TAG_LENGTH)
     required: bool = False
 
     _templates = field_validator("patterns")(_check_templates)
@@ -97,13 +107,14 @@ class RuntimeConfig(_Model):
     mode: Literal["enforce", "warn", "repair", "off"] = "enforce"
     uniqueness: Literal["scope", "single-use", "off"] = "scope"
     store: str = "memory"
-    ttl_seconds: int = Field(86400, ge=1)
+    ttl_seconds: int = Field(86400, ge=1, le=MAX_TTL_SECONDS)
     on_store_error: Literal["open", "closed"] = "open"
     # What a request the guard fails to check (a bug of ours) gets: sent ("open") or refused
     # ("closed"). Unset: closed in enforce and repair, open in warn.
     on_internal_error: Literal["open", "closed"] | None = None
-    store_timeout_ms: int = Field(2000, ge=1)  # runtime.stores.DEFAULT_TIMEOUT_MS
-    memory_capacity: int = Field(100_000, ge=1)
+    store_timeout_ms: int = Field(2000, ge=1, le=MAX_STORE_TIMEOUT_MS)  # runtime.stores.DEFAULT_TIMEOUT_MS
+    memory_capacity: int = Field(100_000, ge=1, le=MAX_MEMORY_CAPACITY)
+    continuity: bool = True  # OTL008: check that follow-ups keep their conversation's thread id
     # Keys shared stores hash ids and scopes with; ORQ_THREAD_LINT_STORE_KEY wins over it.
     store_key_secret: str | None = Field(None, min_length=16)
 
@@ -215,7 +226,11 @@ def _describe(error: Mapping[str, Any], source: str, table: str | None) -> str:
         secret = keys[-1:] == ["store-key-secret"]  # never echoed
         if "input" in error and error["type"] not in ("missing",) and not isinstance(error["input"], dict) \
                 and not secret:
-            problem = f"{problem} (got {error['input']!r})"
+            try:
+                got = repr(error["input"])
+            except ValueError:  # an int of more digits than Python converts (3.11+)
+                got = "a number of more digits than can be shown"
+            problem = f"{problem} (got {got})"
     tables = [t for t in (table, *parent) if t]
     where = f"[{'.'.join(tables)}] " if tables else ""
     return f"{source}: {where}{keys[-1] if keys else ''}: {problem}"
@@ -230,6 +245,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: can't read: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except ValueError:  # tomllib lets int()'s digit limit through (Python 3.11+)
+        raise ConfigError(f"{path}: not valid TOML: a number has more digits than can be read") from None
 
 
 def _table_of(path: Path) -> tuple[dict[str, Any] | None, str | None]:

@@ -4,7 +4,10 @@ A template is literal text with placeholders (``user-{user_id}-{session_id:int}`
 string must match. Templates are compiled into one automaton per set and matched by a lazily
 built DFA, so matching is linear in the input length whatever the templates look like (Python's
 backtracking ``re`` is not: ``{a}-{b}`` over a class that contains ``-`` would be quadratic).
-Raw ``re:`` patterns are the exception; callers bound the input length before they run.
+``re:`` patterns are translated into the same automaton (see :mod:`orq_thread_lint.regex`).
+The DFA's table is bounded: past a budget of cached entries (:data:`DFA_BUDGET`, or a few times
+the NFA's size for a large set) it starts over, so a stream of new ids can't grow it, and one
+character never costs more than one pass over the NFA.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import re
 import string
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+from .regex import Chars, CharSet, Regex, RegexError, categories, translate
 
 _DEFAULT = frozenset(string.ascii_letters + string.digits + "_.:-")
 _DIGITS = frozenset(string.digits)
@@ -31,8 +36,9 @@ _KIND_REGEX = {
     "slug": r"[a-z0-9]+(?:-[a-z0-9]+)*",
     "ulid": r"[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}",
 }
-# Raw patterns are user regexes; refuse to run them on inputs longer than this.
-RAW_INPUT_LIMIT = 1024
+# Cached DFA entries (NFA states in each DFA state, plus transitions) per template set; a large set
+# gets a few times its NFA's size, so its warm table fits and matching stops depending on it.
+DFA_BUDGET = 200_000
 
 
 class TemplateError(ValueError):
@@ -68,12 +74,12 @@ Token = str | Placeholder
 
 @dataclass(frozen=True, slots=True)
 class Template:
-    """One compiled template: its source text, a name, and either tokens or a raw regex."""
+    """One compiled template: its source text, a name, and either tokens or a translated ``re:``."""
 
     source: str
     name: str
     tokens: tuple[Token, ...] = ()
-    raw: re.Pattern[str] | None = None
+    raw: Regex | None = None
 
     @property
     def placeholders(self) -> tuple[Placeholder, ...]:
@@ -115,9 +121,9 @@ def parse(source: str, name: str | None = None) -> Template:
     """Parse one template (or ``re:`` pattern). Raises TemplateError with the position of a problem."""
     if source.startswith("re:"):
         try:
-            raw = re.compile(source[3:])
-        except re.error as exc:
-            raise TemplateError(f"invalid regular expression {source[3:]!r}: {exc}") from None
+            raw = translate(source[3:])
+        except RegexError as exc:
+            raise TemplateError(str(exc)) from None
         return Template(source, name or source, raw=raw)
     tokens: list[Token] = []
     literal: list[str] = []
@@ -180,7 +186,7 @@ class _NFA:
     """A small epsilon-NFA over characters; edges carry a set of characters."""
 
     def __init__(self) -> None:
-        self.edges: list[list[tuple[frozenset[str], int]]] = []
+        self.edges: list[list[tuple[Chars, int]]] = []
         self.eps: list[list[int]] = []
 
     def state(self) -> int:
@@ -188,7 +194,7 @@ class _NFA:
         self.eps.append([])
         return len(self.edges) - 1
 
-    def edge(self, a: int, chars: frozenset[str], b: int) -> None:
+    def edge(self, a: int, chars: Chars, b: int) -> None:
         self.edges[a].append((chars, b))
 
     def chain(self, s: int, sets: Iterable[frozenset[str]]) -> int:
@@ -232,6 +238,45 @@ class _NFA:
             self.eps[self.chain(s, (frozenset(c) for c in choice))].append(end)
         return end
 
+    def regex(self, s: int, node: Regex) -> int:
+        """The fragment of a translated ``re:`` pattern from ``s``; returns its end state.
+
+        Every loop and branch starts at a fresh state, so fragments never share an entry."""
+        kind = node[0]
+        if kind == "set":
+            t = self.state()
+            self.edge(s, node[1], t)  # type: ignore[arg-type]
+            return t
+        if kind == "seq":
+            for child in node[1]:  # type: ignore[attr-defined]
+                s = self.regex(s, child)
+            return s
+        if kind == "alt":
+            end = self.state()
+            for child in node[1]:  # type: ignore[attr-defined]
+                head = self.state()
+                self.eps[s].append(head)
+                self.eps[self.regex(head, child)].append(end)
+            return end
+        inner, lo, hi = node[1], node[2], node[3]
+        assert isinstance(lo, int)
+        for _ in range(lo):
+            s = self.regex(s, inner)  # type: ignore[arg-type]
+        if hi is None:
+            loop = self.state()
+            self.eps[s].append(loop)
+            self.eps[self.regex(loop, inner)].append(loop)  # type: ignore[arg-type]
+            return loop
+        assert isinstance(hi, int)
+        end = self.state()
+        for _ in range(hi - lo):
+            self.eps[s].append(end)
+            head = self.state()
+            self.eps[s].append(head)
+            s = self.regex(head, inner)  # type: ignore[arg-type]
+        self.eps[s].append(end)
+        return end
+
     def closure(self, states: Iterable[int]) -> frozenset[int]:
         seen = set(states)
         todo = list(seen)
@@ -246,30 +291,37 @@ class _NFA:
 class TemplateSet:
     """A set of templates matched together in one linear pass."""
 
-    __slots__ = ("_accept", "_alphabet", "_hit", "_ids", "_nfa", "_raw", "_sets", "_trans", "templates")
+    __slots__ = ("_accept", "_alphabet", "_budget", "_hit", "_ids", "_nfa", "_sets", "_start", "_trans", "_used",
+                 "_wide", "templates")
 
     def __init__(self, templates: Sequence[Template]) -> None:
         self.templates = tuple(templates)
-        self._raw = tuple(t for t in self.templates if t.raw is not None)
         nfa = _NFA()
         start = nfa.state()
         self._accept: dict[int, int] = {}
         for index, tpl in enumerate(self.templates):
-            if tpl.raw is not None:
-                continue
             s = nfa.state()
             nfa.eps[start].append(s)
-            for tok in tpl.tokens:
-                s = nfa.add(s, tok)
-            self._accept[s] = index
+            if tpl.raw is not None:
+                s = nfa.regex(s, tpl.raw)
+            else:
+                for tok in tpl.tokens:
+                    s = nfa.add(s, tok)
+            self._accept.setdefault(s, index)
         self._nfa = nfa
-        self._alphabet = frozenset().union(*(c for edges in nfa.edges for c, _ in edges))
+        sets = [c for edges in nfa.edges for c, _ in edges]
+        self._alphabet = frozenset().union(*(c.chars if isinstance(c, CharSet) else c for c in sets))
+        # Outside the alphabet a character is told apart only by its \d \w \s categories, unless a
+        # class holds a wide range: then it is its own key (the table stays bounded either way).
+        self._wide = any(isinstance(c, CharSet) and c.ranges for c in sets)
+        self._start = nfa.closure([start])
         self._ids: dict[frozenset[int], int] = {}
         self._sets: list[frozenset[int]] = []
-        self._trans: list[dict[str, int]] = []
+        self._trans: list[dict[str | int, int]] = []
         self._hit: list[int] = []  # per DFA state: the first template it accepts, or -1
-        self._intern(frozenset())  # dead state is 0
-        self._intern(nfa.closure([start]))  # start state is 1
+        self._budget = max(DFA_BUDGET, 8 * len(nfa.edges))
+        self._used = 0
+        self._reset()
 
     def __bool__(self) -> bool:
         return bool(self.templates)
@@ -283,6 +335,17 @@ class TemplateSet:
             return cls([parse(src, name) for name, src in sources.items()])
         return cls([parse(src) for src in sources])
 
+    def _reset(self) -> None:
+        """Forget every cached DFA state but the dead (0) and start (1) ones (in place: a running
+        match holds these lists)."""
+        self._ids.clear()
+        self._sets.clear()
+        self._trans.clear()
+        self._hit.clear()
+        self._used = 0
+        self._intern(frozenset())
+        self._intern(self._start)
+
     def _intern(self, states: frozenset[int]) -> int:
         found = self._ids.get(states)
         if found is None:
@@ -290,16 +353,20 @@ class TemplateSet:
             self._sets.append(states)
             self._trans.append({})
             self._hit.append(min((self._accept[s] for s in states if s in self._accept), default=-1))
+            self._used += len(states) + 1
         return found
 
     def _step(self, dfa: int, ch: str) -> int:
-        nxt = self._trans[dfa].get(ch)
+        key: str | int = ch if ch in self._alphabet or self._wide else categories(ch)
+        nxt = self._trans[dfa].get(key)
         if nxt is None:
-            if ch not in self._alphabet:
-                return 0  # never cached: arbitrary input must not grow the table
             edges = self._nfa.edges
-            targets = [b for a in self._sets[dfa] for chars, b in edges[a] if ch in chars]
-            nxt = self._trans[dfa][ch] = self._intern(self._nfa.closure(targets))
+            targets = self._nfa.closure([b for a in self._sets[dfa] for chars, b in edges[a] if ch in chars])
+            if self._used + len(targets) >= self._budget:
+                self._reset()
+                return self._intern(targets)
+            nxt = self._trans[dfa][key] = self._intern(targets)
+            self._used += 1
         return nxt
 
     def match(self, text: str) -> Template | None:
@@ -310,17 +377,9 @@ class TemplateSet:
             nxt = trans[dfa].get(ch)
             dfa = self._step(dfa, ch) if nxt is None else nxt
             if not dfa:
-                break
-        else:
-            hit = self._hit[dfa]
-            if hit >= 0:
-                return self.templates[hit]
-        if self._raw and len(text) <= RAW_INPUT_LIMIT:
-            for tpl in self._raw:
-                assert tpl.raw is not None
-                if tpl.raw.fullmatch(text):
-                    return tpl
-        return None
+                return None
+        hit = self._hit[dfa]
+        return self.templates[hit] if hit >= 0 else None
 
     def matches(self, text: str) -> bool:
         return self.match(text) is not None
@@ -328,13 +387,9 @@ class TemplateSet:
     def could_match(self, parts: Sequence[str | None]) -> bool:
         """Whether some filling of the holes (``None`` parts, any text) makes the whole match.
 
-        This is the intersection of the templates with ``lit (.*) lit ...``; raw ``re:``
-        patterns can't be intersected this way, so their presence answers yes (never a guess
-        that turns into a false finding).
+        This is the intersection of the templates with ``lit (.*) lit ...``.
         """
-        if self._raw:
-            return True
-        states = self._sets[1]
+        states = self._start
         edges = self._nfa.edges
         for part in parts:
             if part is None:

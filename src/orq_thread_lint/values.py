@@ -1,8 +1,9 @@
 """What the rules see: known, partly known and unknown values.
 
 Every front end turns its input into these nodes and hands them to the same rules:
-the runtime guard and ``validate`` wrap JSON (always known, converted lazily so a large
-``messages`` list costs nothing), the static checker builds them from the syntax tree.
+the runtime guard and ``validate`` wrap JSON (always known, converted lazily, one level at a
+time as the rules read it, so a large ``messages`` list costs nothing and a value nested
+100,000 levels deep is never walked), the static checker builds them from the syntax tree.
 ``anchor`` is the front end's own handle on where a value came from (a libcst node); rules
 pass it through untouched. ``path`` is the logical place in the request (``orq.thread.id``).
 """
@@ -10,7 +11,7 @@ pass it through untouched. ``path`` is the logical place in the request (``orq.t
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, overload
 
 
 class Node:
@@ -154,6 +155,39 @@ class JsonMapping(Mapping):
         return child_path(self.path, key)
 
 
+class JsonItems(Sequence[Node]):
+    """The items of a JSON array (or a Python list or tuple), each converted when it is read."""
+
+    __slots__ = ("_data", "_prefix")
+
+    def __init__(self, data: Sequence[object], path: str) -> None:
+        self._data = data
+        self._prefix = path + "["
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    @overload
+    def __getitem__(self, index: int) -> Node: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Node]: ...
+    def __getitem__(self, index: int | slice) -> Node | Sequence[Node]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self._data)))]
+        if index < 0:
+            index += len(self._data)
+        return _item(self._data[index], f"{self._prefix}{index}]")
+
+    def __iter__(self) -> Iterator[Node]:
+        prefix = self._prefix
+        for i, v in enumerate(self._data):
+            yield _item(v, f"{prefix}{i}]")
+
+
+def _item(value: object, path: str) -> Node:
+    return Text(value, path) if type(value) is str else from_json(value, path)
+
+
 def from_json(value: object, path: str = "") -> Node:
     """Wrap a decoded JSON value (or the Python objects a client is about to serialise)."""
     kind = type(value)  # exact types first: they are almost all a request holds
@@ -162,9 +196,7 @@ def from_json(value: object, path: str = "") -> Node:
     if kind is dict or isinstance(value, dict):
         return JsonMapping(value, path)  # type: ignore[arg-type]
     if isinstance(value, (list, tuple)):
-        prefix = path + "["
-        return List([Text(v, f"{prefix}{i}]") if type(v) is str else from_json(v, f"{prefix}{i}]")
-                     for i, v in enumerate(value)], path)
+        return List(JsonItems(value, path), path)
     return Scalar(value, path)
 
 

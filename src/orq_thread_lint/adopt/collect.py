@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 import libcst as cst
 
-from ..audit import invalid, read_records, read_source
 from ..policy import Policy
+from ..records import records
 from ..report import Finding
 from ..rules.request import check_request_node
 from ..rules.thread import Emitter
@@ -140,11 +140,7 @@ def _base_urls(text: str, found: Counter[str]) -> None:
 
 def collect_logs(paths: Iterable[str], policy: Policy, out: Collected) -> None:
     for source in paths:
-        text, error = read_source(source)
-        if text is None:
-            out.problems.append(invalid(source, error or "can't read"))
-            continue
-        for item in read_records(text, source, source.endswith((".jsonl", ".ndjson"))):
+        for item in records(source, source):
             if isinstance(item, Finding):
                 out.problems.append(item)
                 continue

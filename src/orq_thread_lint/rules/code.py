@@ -4,7 +4,8 @@ loop counters (OTL105). They read the same values as every other rule."""
 from __future__ import annotations
 
 from ..values import Mapping, Node, Partial, Text
-from .thread import Emitter, show
+from .redact import show
+from .thread import Emitter
 
 _SILENCING = frozenset({"OTL001", "OTL003", "OTL005", "OTL006"})
 
@@ -18,7 +19,7 @@ def check_code_id(thread: Node, emit: Emitter) -> None:
     if isinstance(ident, Text):
         if any(v.code in _SILENCING and v.anchor == ident.anchor for v in emit.out):
             return  # one value, one finding
-        emit("OTL104", f"thread id {ident.value!r} is the same for every call; all sessions share one thread",
+        emit("OTL104", f"thread id {show(ident)} is the same for every call; all sessions share one thread",
              ident, anchor=where, suggestion="build the id from the user and session")
     elif isinstance(ident, Partial) and ident.holes and all(h.loop for h in ident.holes):
         emit("OTL105", f"thread id {show(ident)} is built only from loop counters; the next run reuses the same ids",

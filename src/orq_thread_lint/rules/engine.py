@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 HEADER_PATH = f"headers.{HEADER}"
 _MEMO_MAX = 4096
 _KEY_MAX = 1024  # bytes; a request with more in its read fields is checked without the memo
+_VALUE_MAX = 2048  # characters of messages and paths; a verdict with more isn't kept
 _ORQ, _THREAD = READ_FIELDS.index("orq"), READ_FIELDS.index("thread")
 
 
@@ -37,7 +38,8 @@ def check_request(body: Node, policy: Policy, *, header: Node | None = None,
 JsonVerdict = tuple[tuple[Violation, ...], tuple[tuple[str, str], ...]]
 # What the memo holds: the violations, then the slot of each thread id and where it sits. Keys are
 # bytes and clean entries plain tuples of strings, which the garbage collector stops tracking:
-# a full memo costs it next to nothing.
+# a full memo costs it next to nothing. Keys and values are capped (_KEY_MAX, _VALUE_MAX), so
+# _MEMO_MAX entries bound it in bytes too.
 Memoised = tuple[tuple[Violation, ...], tuple[int, ...], tuple[str, ...]]
 
 
@@ -66,7 +68,8 @@ def check_json_request(body: dict[str, Any], policy: Policy, header: str | None 
     if header:
         where.setdefault(header, HEADER_PATH)
     verdict = (tuple(violations), tuple(where.items()))
-    if keyed is not None and all(tid in keyed[1] for tid in where):  # else the rules found ids elsewhere
+    if (keyed is not None and all(tid in keyed[1] for tid in where)  # else the rules found ids elsewhere
+            and sum(len(v.message) + len(v.path) + len(v.suggestion or "") for v in violations) <= _VALUE_MAX):
         if len(memo) >= _MEMO_MAX:
             memo.clear()
         memo[keyed[0]] = (verdict[0], tuple(map(keyed[1].index, where)), tuple(where.values()))

@@ -30,8 +30,17 @@ def request_scope(body: Node, field: str | None = None) -> str | None:
         if isinstance(node, Text) and node.value:
             return node.value
         if isinstance(node, Scalar) and node.value is not None and not isinstance(node.value, bool):
-            return str(node.value)
+            return _scope_text(node.value)
     return None
+
+
+def _scope_text(value: object) -> str:
+    if isinstance(value, int):
+        try:
+            return str(value)
+        except ValueError:  # more digits than Python converts (3.11+): the hex form is exact too
+            return hex(value)
+    return str(value)
 
 
 def thread_id_of(thread: Node) -> str | None:

@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from ..values import Mapping, Node, Text
+from .redact import key_path, show
 from .thread import Emitter, check_id, check_thread_node
 
 # Fields of the `orq` object next to `thread` (never near misses, and where a nested thread hides).
@@ -46,8 +47,13 @@ _ORDINARY = frozenset({
 })
 
 
-@lru_cache(maxsize=4096)
 def _near_miss(key: str) -> bool:
+    # A key of more than 9 characters is never within 0.8 of "thread" (6): no need to cache it.
+    return len(key) <= 9 and _short_near_miss(key)
+
+
+@lru_cache(maxsize=4096)
+def _short_near_miss(key: str) -> bool:
     if key == "thread" or key in ORQ_FIELDS or key in FLAT_THREAD_KEYS:
         return False
     low = key.lower()
@@ -62,8 +68,8 @@ def _scan_level(container: Mapping, emit: Emitter, where: str) -> bool:
         if key in _ORDINARY:
             continue
         if _near_miss(key):
-            emit("OTL015", f"unknown key {key!r} in {where}; did you mean 'thread'?",
-                 path=f"{container.path}.{key}" if container.path else key,
+            emit("OTL015", f"unknown key {show(key)} in {where}; did you mean 'thread'?",
+                 path=key_path(container.path, key),
                  anchor=container.key_anchor(key), suggestion="thread")
             misplaced = True
         elif key in FLAT_THREAD_KEYS:
@@ -123,8 +129,8 @@ def check_request_node(body: Node, emit: Emitter, *, header: Node | None = None,
         ids = [_id_text(f.node) for f in found]
         if ids[0] is not None and ids[1] is not None and ids[0] != ids[1]:
             later = max(reversed(found), key=lambda f: _order(f.anchor))
-            emit("OTL103", f"the request carries two threads with different ids ({ids[0]!r} at orq.thread, "
-                           f"{ids[1]!r} at thread); the router reads one", path=later.path, anchor=later.anchor)
+            emit("OTL103", f"the request carries two threads with different ids ({show(ids[0])} at orq.thread, "
+                           f"{show(ids[1])} at thread); the router reads one", path=later.path, anchor=later.anchor)
     for item in found:
         check_thread_node(item.node, emit)
     if header is not None:

@@ -3,20 +3,24 @@ and its fields (OTL015). Written once; the static checker, the runtime guard and
 all call :func:`check_thread_node`.
 
 One value, one finding: personal data (OTL006) silences OTL003/OTL004/OTL011 for that value,
-and a generic id (OTL003) silences OTL004.
+and a generic id (OTL003) silences OTL004. Messages quote values through
+:func:`~orq_thread_lint.rules.redact.show`; the emitter withholds any text that would still
+carry personal data.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..values import Hole, List, Mapping, Node, Partial, Scalar, Text, Unknown
+from ..values import List, Mapping, Node, Partial, Scalar, Text, Unknown
 from ..violations import Violation
 from .catalog import RULES
 from .pii import find_pii
+from .redact import WITHHELD, clean, key_path, redacted, show
 
 if TYPE_CHECKING:
     from ..policy import Policy
@@ -33,6 +37,11 @@ _GENERIC_WORDS = (
 )
 _GENERIC = frozenset(_GENERIC_WORDS)
 _VERDICTS_MAX = 8192
+# Texts longer than this are checked each time rather than kept: with messages of bounded size
+# (quoted values are shortened, pattern lists cut), a full verdict cache stays within a few MB.
+_VERDICT_TEXT_MAX = 256
+LISTED_MAX = 5  # patterns a message names before "and N more"
+_SUGGEST_MAX = 500  # choices a "did you mean" compares a tag with
 _BAD_CHAR = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
 
 
@@ -55,18 +64,18 @@ class Emitter:
         if code not in self.policy.enabled_codes:
             return
         rule = RULES[code]
+        where = path if path is not None else (node.path if node else "")
+        # The one place findings are written: nothing a PII detector recognises gets past it.
+        if not clean(message):
+            message = WITHHELD
+        if not clean(suggestion):
+            suggestion = None
+        if not clean(where):
+            where = redacted("personal data")
         self.out.append(Violation(
-            code, rule.name, message, path if path is not None else (node.path if node else ""),
+            code, rule.name, message, where,
             rule.severity, suggestion, anchor if anchor is not None else (node.anchor if node else None),
         ))
-
-
-def show(node: Text | Partial) -> str:
-    """A value as it may be shown in a message (holes as ``{…}``)."""
-    if isinstance(node, Text):
-        return repr(node.value)
-    return "f" + repr("".join("{…}" if isinstance(p, Hole) else p.replace("{", "{{").replace("}", "}}")
-                              for p in node.parts))
 
 
 def is_generic(value: str, policy: Policy) -> bool:
@@ -102,9 +111,10 @@ def _verdict(text: str, policy: Policy, cache: Verdicts, check: Callable[[Node, 
         found: list[Violation] = []
         check(Text(text, ""), Emitter(policy, found))
         verdict = tuple((v.code, v.message, v.suggestion) for v in found) if found else ()
-        if len(cache) >= _VERDICTS_MAX:
-            cache.clear()
-        cache[text] = verdict
+        if len(text) <= _VERDICT_TEXT_MAX:
+            if len(cache) >= _VERDICTS_MAX:
+                cache.clear()
+            cache[text] = verdict
     return verdict
 
 
@@ -153,7 +163,7 @@ def _check_id(node: Node, emit: Emitter) -> None:
                 stripped = value.strip()
                 clean = stripped != value and not _format_problem(stripped)
                 hint = "strip the surrounding whitespace" if clean else None
-                emit("OTL005", f"thread id {value!r} contains {problem}", node, suggestion=hint)
+                emit("OTL005", f"thread id {show(value)} contains {problem}", node, suggestion=hint)
         pii = "OTL006" in on and find_pii(value)
     else:
         pieces = node.literals
@@ -173,21 +183,47 @@ def _check_id(node: Node, emit: Emitter) -> None:
     patterns = policy.id_patterns
     if isinstance(node, Text):
         if "OTL003" in on and is_generic(node.value, policy):
-            emit("OTL003", f"thread id {node.value!r} is generic; unrelated conversations will share it", node,
+            emit("OTL003", f"thread id {show(node)} is generic; unrelated conversations will share it", node,
                  suggestion="build the id from the user and session, e.g. 'user-{user_id}-{session_id}'")
             return
         if patterns.templates and "OTL004" in on and patterns.match(node.value) is None:
-            emit("OTL004", f"thread id {node.value!r} matches none of the thread-id patterns ({_list(policy)})", node)
+            emit("OTL004", f"thread id {show(node)} matches none of the thread-id patterns ({_list(policy)})", node)
     elif patterns.templates and "OTL004" in on and not patterns.could_match(node.shape()):
         emit("OTL004", f"thread id {show(node)} can't match any thread-id pattern ({_list(policy)})", node)
 
 
 def _list(policy: Policy) -> str:
-    return ", ".join(t.source for t in policy.id_patterns.templates)
+    """The thread-id patterns, the first few by name and the rest counted (messages stay small)."""
+    templates = policy.id_patterns.templates
+    shown = ", ".join(t.source if len(t.source) <= 80 else f"{t.source[:80]}…" for t in templates[:LISTED_MAX])
+    more = len(templates) - LISTED_MAX
+    return f"{shown} and {more:,} more" if more > 0 else shown
+
+
+_TAG_CHOICES: weakref.WeakKeyDictionary[Policy, dict[str, list[str]]] = weakref.WeakKeyDictionary()
+
+
+def _tag_choices(value: str, policy: Policy) -> list[str]:
+    """What a "did you mean" compares a tag with: every vocabulary word and tag pattern, or past
+    :data:`_SUGGEST_MAX` of them, those that start like the tag (at most that many)."""
+    index = _TAG_CHOICES.get(policy)
+    if index is None:
+        choices = sorted(policy.vocabulary) + [t.source for t in policy.tag_patterns.templates]
+        index = {"": choices[:_SUGGEST_MAX + 1]}
+        if len(choices) > _SUGGEST_MAX:
+            for choice in choices:
+                group = index.setdefault(choice[:1].lower(), [])
+                if len(group) < _SUGGEST_MAX:
+                    group.append(choice)
+        _TAG_CHOICES[policy] = index
+    everything = index[""]
+    return everything if len(everything) <= _SUGGEST_MAX else index.get(value[:1].lower(), [])
 
 
 def _closest_tag(value: str, policy: Policy) -> str | None:
-    choices = list(policy.vocabulary) + [t.source for t in policy.tag_patterns.templates]
+    if len(value) > 2 * policy.config.tags.max_length:
+        return None  # nothing that long is close to a tag that fits
+    choices = _tag_choices(value, policy)
     close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
     if not close:
         close = difflib.get_close_matches(value.lower(), [c.lower() for c in choices], n=1, cutoff=0.6)
@@ -237,7 +273,7 @@ def _check_tag(node: Node, emit: Emitter) -> None:
             return
         close = _closest_tag(node.value, policy)
         hint = f"; did you mean {close!r}?" if close else ""
-        emit("OTL011", f"tag {node.value!r} is not in the tag vocabulary or patterns{hint}", node, suggestion=close)
+        emit("OTL011", f"tag {show(node)} is not in the tag vocabulary or patterns{hint}", node, suggestion=close)
     elif not policy.tags_allowed.could_match(node.shape()):
         emit("OTL011", f"tag {show(node)} can't match the tag vocabulary or patterns", node)
 
@@ -268,7 +304,7 @@ def check_tags(tags: Node | None, emit: Emitter, thread: Mapping, suggested: set
     for item in items:
         if isinstance(item, Text):
             if item.value in seen:
-                emit("OTL012", f"tag {item.value!r} appears more than once", item, suggestion="drop the repeated tag")
+                emit("OTL012", f"tag {show(item)} appears more than once", item, suggestion="drop the repeated tag")
                 continue
             seen.add(item.value)
         check_tag(item, emit)
@@ -297,7 +333,7 @@ def check_thread_node(node: Node, emit: Emitter) -> None:
         if close and close not in node.keys():
             suggested.add(close)
         hint = f"; did you mean {close!r}?" if close else " (a thread has only 'id' and 'tags')"
-        emit("OTL015", f"unknown thread field {key!r}{hint}", path=f"{node.path}.{key}",
+        emit("OTL015", f"unknown thread field {show(key)}{hint}", path=key_path(node.path, key),
              anchor=node.key_anchor(key), suggestion=close)
     ident = node.get("id")
     if ident is None:

@@ -27,6 +27,7 @@ from ..rules.request import HEADER
 from ..values import from_json
 from ..violations import Violation
 from .checkable import uncheckable
+from .continuity import Continuity
 from .repair import repair_body
 from .scope import current_scope
 from .stores import Store, StoreError, open_store
@@ -39,7 +40,7 @@ _PLAIN = {str, list, dict, int, float, bool, type(None)}
 SUPPORTED = "OpenAI, AsyncOpenAI, AzureOpenAI or AsyncAzureOpenAI"
 C = TypeVar("C")
 # violations, (thread id, where it sits) for each id to bind, their owner, the options to send
-Inspected = tuple[list[Violation], tuple[tuple[str, str], ...], str, Any]
+Inspected = tuple[list[Violation], tuple[tuple[str, str], ...], str | None, Any]
 _HEADER_LOWER = HEADER.lower()
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
@@ -87,6 +88,7 @@ class Guard:
         self.internal_closed = internal == "closed"
         self.binds_ids = self.uniqueness != "off" and policy.enabled("OTL007")
         self.internal: tuple[str, ...] = (_PACKAGE,)  # where warnings are not attributed
+        self.continuity = Continuity.of(policy, store, mode)
 
     # What to check -----------------------------------------------------------------------------
     def _inspect(self, options: Any) -> Inspected | None:
@@ -101,7 +103,7 @@ class Guard:
         if checked is not body:
             options, body = _with_body(options, checked), checked
         owner = self._owner(body, options) if self.binds_ids and thread_ids else None
-        return found, (thread_ids if owner is not None else ()), owner or "", options
+        return found, thread_ids, owner, options
 
     def inspect_body(self, body: dict[str, Any], header: str | None = None) -> tuple[
             list[Violation], tuple[tuple[str, str], ...], dict[str, Any]]:
@@ -170,8 +172,16 @@ class Guard:
         log.error("orq-thread-lint: internal error while checking a request; on-internal-error is 'open', "
                   "so it was sent unchecked", exc_info=exc)
 
+    def _split(self, violations: list[Violation], found: list[Violation]) -> None:
+        """OTL008 findings join the others; refusing modes refuse before any id is bound."""
+        violations += found
+        if found and self.mode in ("enforce", "repair"):
+            raise ThreadPolicyError(violations)
+
     def _settle(self, options: Any, violations: list[Violation], thread_ids: tuple[tuple[str, str], ...],
-                taken: list[bool] | StoreError | None) -> Any:
+                taken: list[bool] | StoreError | None, lost: StoreError | None) -> Any:
+        if lost is not None:  # the continuity step's store failed
+            self._uniqueness_failed(lost)
         if isinstance(taken, StoreError):
             self._uniqueness_failed(taken)
         elif taken:
@@ -186,8 +196,14 @@ class Guard:
             if inspected is None:
                 return options
             violations, thread_ids, owner, options = inspected
+            lost: StoreError | None = None
+            if self.continuity is not None:
+                try:
+                    self._split(violations, self.continuity.check(options, thread_ids))
+                except StoreError as exc:
+                    lost = exc
             taken: list[bool] | StoreError | None = None
-            if thread_ids:  # bound last, all or none: a refused request claims nothing
+            if thread_ids and owner is not None:  # bound last, all or none: a refused request claims nothing
                 try:
                     taken = self.store.claim([tid for tid, _ in thread_ids], owner, self.ttl_ms)
                 except StoreError as exc:
@@ -197,7 +213,7 @@ class Guard:
         except Exception as exc:
             self._internal_error(exc)
             return options
-        return self._settle(options, violations, thread_ids, taken)
+        return self._settle(options, violations, thread_ids, taken, lost)
 
     async def acheck_options(self, options: Any) -> Any:
         """The same check for async clients; only the store round trip is awaited."""
@@ -208,8 +224,14 @@ class Guard:
             if inspected is None:
                 return options
             violations, thread_ids, owner, options = inspected
+            lost: StoreError | None = None
+            if self.continuity is not None:
+                try:
+                    self._split(violations, await self.continuity.acheck(options, thread_ids))
+                except StoreError as exc:
+                    lost = exc
             taken: list[bool] | StoreError | None = None
-            if thread_ids:
+            if thread_ids and owner is not None:
                 try:
                     taken = await self.store.aclaim([tid for tid, _ in thread_ids], owner, self.ttl_ms)
                 except StoreError as exc:
@@ -219,7 +241,7 @@ class Guard:
         except Exception as exc:
             self._internal_error(exc)
             return options
-        return self._settle(options, violations, thread_ids, taken)
+        return self._settle(options, violations, thread_ids, taken, lost)
 
 
 def _threaded_body(options: Any) -> dict[str, Any] | None:

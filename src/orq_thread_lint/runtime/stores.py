@@ -27,7 +27,10 @@ from collections import OrderedDict
 from collections.abc import Coroutine, Sequence
 from typing import Any, TypeVar
 
+from ..rules.continuity import AMBIGUOUS, bound, split
+
 NAMESPACE = "orq-thread-lint:thread:"
+CONTINUITY_NAMESPACE = "orq-thread-lint:continuity:"
 SECRET_ENV = "ORQ_THREAD_LINT_STORE_KEY"
 SECRET_MIN = 16  # characters
 # Long enough for a loaded machine (a 50 ms default failed a third of the binds under 16 threads);
@@ -102,6 +105,18 @@ class Store:
     async def aclaim(self, thread_ids: Sequence[str], owner: str, ttl_ms: int) -> list[bool]:
         return await asyncio.to_thread(self.claim, thread_ids, owner, ttl_ms)
 
+    # Continuity (OTL008): fingerprints of message lists mapped to (a hash of) their thread id.
+    def follow(self, full: bytes | None, prefixes: Sequence[bytes], owner: str, ttl_ms: int,
+               bind_split: bool) -> list[str | None]:
+        """What each prefix fingerprint holds (``None``: never sent), then bind ``full`` to
+        ``owner`` with :func:`~orq_thread_lint.rules.continuity.bound`, unless the request splits
+        and ``bind_split`` is false (a refused request binds nothing). One atomic step."""
+        raise NotImplementedError
+
+    async def afollow(self, full: bytes | None, prefixes: Sequence[bytes], owner: str, ttl_ms: int,
+                      bind_split: bool) -> list[str | None]:
+        return await asyncio.to_thread(self.follow, full, prefixes, owner, ttl_ms, bind_split)
+
     def close(self) -> None:
         """Release connections; the store reconnects if it is used again."""
 
@@ -116,6 +131,7 @@ class MemoryStore(Store):
     def __init__(self, capacity: int = 100_000) -> None:
         self.capacity = capacity
         self._data: OrderedDict[str, tuple[str, float]] = OrderedDict()
+        self._prints: OrderedDict[bytes, tuple[str, float]] = OrderedDict()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -170,6 +186,29 @@ class MemoryStore(Store):
     async def aclaim(self, thread_ids: Sequence[str], owner: str, ttl_ms: int) -> list[bool]:
         return self.claim(thread_ids, owner, ttl_ms)
 
+    def follow(self, full: bytes | None, prefixes: Sequence[bytes], owner: str, ttl_ms: int,
+               bind_split: bool) -> list[str | None]:
+        now = time.monotonic()
+        with self._lock:
+            prints = self._prints
+            found: list[str | None] = []
+            for key in prefixes:
+                entry = prints.get(key)
+                found.append(entry[0] if entry is not None and entry[1] > now else None)
+            if full is not None and (bind_split or split(found, owner) is None):
+                entry = prints.get(full)
+                prints[full] = (bound(entry[0] if entry is not None and entry[1] > now else None, owner),
+                                now + ttl_ms / 1000)
+                prints.move_to_end(full)
+                if len(prints) > self.capacity:
+                    prints.popitem(last=False)
+        return found
+
+    async def afollow(self, full: bytes | None, prefixes: Sequence[bytes], owner: str, ttl_ms: int,
+                      bind_split: bool) -> list[str | None]:
+        return self.follow(full, prefixes, owner, ttl_ms, bind_split)
+
+
 
 _BIND = """
 INSERT INTO bindings(key, owner, expires) VALUES (?1, ?2, ?3 + ?4)
@@ -181,6 +220,7 @@ RETURNING owner
 _HELD = "SELECT owner FROM bindings WHERE key = ?1 AND expires > ?2 AND owner != ?3"
 _SECRET = "orq-thread-lint:secret"
 _BATCH = 100  # commands per async pipeline
+_PURGE_EVERY = 1024
 
 
 class _Connection(sqlite3.Connection):
@@ -203,6 +243,7 @@ class SqliteStore(Store):
         self._local = threading.local()
         self._open: weakref.WeakSet[_Connection] = weakref.WeakSet()
         self._generation = 0  # bumped by close: every thread's connection is then stale
+        self._follows = 0
         self._lock = threading.Lock()
         self._write = threading.Lock()
         try:
@@ -210,6 +251,8 @@ class SqliteStore(Store):
             conn = self._conn()
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("CREATE TABLE IF NOT EXISTS bindings (key TEXT PRIMARY KEY, owner TEXT NOT NULL, "
+                         "expires INTEGER NOT NULL)")
+            conn.execute("CREATE TABLE IF NOT EXISTS continuity (key BLOB PRIMARY KEY, owner TEXT NOT NULL, "
                          "expires INTEGER NOT NULL)")
             conn.execute("CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value BLOB NOT NULL)")
             if secret is None:  # the first process to open the file picks it; the others read it
@@ -266,6 +309,39 @@ class SqliteStore(Store):
         finally:
             self._write.release()
 
+    def follow(self, full: bytes | None, prefixes: Sequence[bytes], owner: str, ttl_ms: int,
+               bind_split: bool) -> list[str | None]:
+        if not self._write.acquire(timeout=self.timeout):
+            raise StoreError(f"sqlite store: no turn to write within {self.timeout * 1000:.0f} ms")
+        try:
+            now = int(time.time() * 1000)
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")  # look-up and bind in one transaction: racing processes agree
+            try:
+                self._follows += 1
+                if self._follows % _PURGE_EVERY == 0:  # expired fingerprints go, now and then
+                    conn.execute("DELETE FROM continuity WHERE expires <= ?", (now,))
+                held: dict[bytes, str] = {}
+                wanted = [*prefixes, full] if full is not None else list(prefixes)
+                if wanted:
+                    marks = ",".join("?" * len(wanted))
+                    held = {bytes(k): str(o) for k, o in conn.execute(
+                        f"SELECT key, owner FROM continuity WHERE expires > ? AND key IN ({marks})", (now, *wanted))}
+                found = [held.get(key) for key in prefixes]
+                if full is not None and (bind_split or split(found, owner) is None):
+                    conn.execute("INSERT OR REPLACE INTO continuity(key, owner, expires) VALUES (?, ?, ?)",
+                                 (full, bound(held.get(full), owner), now + ttl_ms))
+                conn.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise StoreError(f"sqlite store: {exc}") from exc
+        finally:
+            self._write.release()
+        return found
+
     def close(self) -> None:
         with self._lock:
             conns = list(self._open)
@@ -315,6 +391,8 @@ class RedisStore(Store):
         self._errors = (redis.RedisError, OSError, asyncio.TimeoutError)
         self._sync = redis.Redis.from_url(url, **options)
         self._bind_all = self._sync.register_script(_BIND_ALL)
+        self._follow = self._sync.register_script(_FOLLOW)
+        self._noscript = redis.exceptions.NoScriptError
         self._async_options = {**options, "retry": redis.asyncio.retry.Retry(NoBackoff(), 0)}
         # One asyncio client per event loop: a connection belongs to the loop that opened it.
         self._async: dict[asyncio.AbstractEventLoop, Any] = {}
@@ -381,6 +459,8 @@ class RedisStore(Store):
         except self._errors as exc:
             raise StoreError(f"redis store: {_reason(exc)}") from exc
         if isinstance(reply, Exception):
+            if isinstance(reply, self._noscript):
+                raise reply
             raise StoreError(f"redis store: {reply}")
         return reply
 
@@ -396,6 +476,24 @@ class RedisStore(Store):
         if len(keys) == 1:
             return [await self.abind(keys[0], me, ttl_ms) != me]
         return [bool(_text(h)) for h in await self._run("EVAL", _BIND_ALL, len(keys), *keys, me, ttl_ms)]
+
+    def follow(self, full: bytes | None, prefixes: Sequence[bytes], owner: str, ttl_ms: int,
+               bind_split: bool) -> list[str | None]:
+        keys, args = _follow_args(full, prefixes, owner, ttl_ms, bind_split)
+        try:
+            reply = self._follow(keys=keys, args=args)
+        except self._errors as exc:
+            raise StoreError(f"redis store: {exc}") from exc
+        return [None if v is None else _text(v) for v in reply]
+
+    async def afollow(self, full: bytes | None, prefixes: Sequence[bytes], owner: str, ttl_ms: int,
+                      bind_split: bool) -> list[str | None]:
+        keys, args = _follow_args(full, prefixes, owner, ttl_ms, bind_split)
+        try:
+            reply = await self._run("EVALSHA", self._follow.sha, len(keys), *keys, *args)
+        except self._noscript:
+            reply = await self._run("EVAL", _FOLLOW, len(keys), *keys, *args)  # first use on this server
+        return [None if v is None else _text(v) for v in reply]
 
     def _forget_closed_loops(self) -> None:
         """Drop the clients of event loops that have ended (each ``asyncio.run`` is a new loop).
@@ -475,6 +573,41 @@ async def _within(seconds: float, step: Coroutine[Any, Any, T]) -> T:
 
 def _reason(exc: BaseException) -> str:
     return str(exc) or f"no answer within the timeout ({type(exc).__name__})"
+
+
+# The continuity step in one round trip: look the prefixes up, then bind the request's own
+# fingerprint as rules/continuity.py's `split` and `bound` say (keys: the prefixes, longest
+# first, then the request's own if it binds one).
+_FOLLOW = """
+local owner, ttl, binds, bind_split = ARGV[1], ARGV[2], ARGV[3] == '1', ARGV[4] == '1'
+local n = #KEYS
+if binds then n = n - 1 end
+local found, splits, decided = {}, false, false
+for i = 1, n do
+  local v = redis.call('GET', KEYS[i])
+  found[i] = v
+  if v and not decided then
+    decided = true
+    splits = v ~= owner and v ~= '""" + AMBIGUOUS + """'
+  end
+end
+if binds and (bind_split or not splits) then
+  local full = KEYS[#KEYS]
+  local previous = redis.call('GET', full)
+  local value = owner
+  if previous and previous ~= owner then value = '""" + AMBIGUOUS + """' end
+  redis.call('SET', full, value, 'PX', ttl)
+end
+return found
+"""
+
+
+def _follow_args(full: bytes | None, prefixes: Sequence[bytes], owner: str, ttl_ms: int,
+                 bind_split: bool) -> tuple[list[str], list[str | int]]:
+    keys = [CONTINUITY_NAMESPACE + p.hex() for p in prefixes]
+    if full is not None:
+        keys.append(CONTINUITY_NAMESPACE + full.hex())
+    return keys, [owner, ttl_ms, int(full is not None), int(bind_split)]
 
 
 def _text(value: object) -> str:

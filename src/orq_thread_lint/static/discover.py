@@ -5,7 +5,8 @@ Ruff's semantics: a pattern without a slash matches an entry's name at any depth
 slash matches its path from the project root (or from the ``.gitignore`` that holds it). Entries
 are judged as the walk reaches them, so a path named on the command line is walked even when it
 lies inside an excluded folder (``.venv/lib/.../site-packages``). The walk works on strings and
-answers name patterns with a set or a regex; pathspec handles only what needs it.
+answers name patterns with a set or a regex; globmatch (gitignore's meaning, matched without
+backtracking) handles only what needs it.
 """
 
 from __future__ import annotations
@@ -17,9 +18,8 @@ from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
 
-import pathspec
-
 from ..policy import Policy
+from .globmatch import GitIgnore
 
 DEFAULT_EXCLUDE = (
     ".bzr", ".direnv", ".eggs", ".git", ".git-rewrite", ".hg", ".ipynb_checkpoints", ".mypy_cache",
@@ -31,8 +31,8 @@ SUFFIXES = (".py", ".pyi")
 _GLOB = re.compile(r"[*?\[]")
 
 
-def _spec(patterns: Iterable[str]) -> pathspec.GitIgnoreSpec:
-    return pathspec.GitIgnoreSpec.from_lines(patterns)
+def _spec(patterns: Iterable[str]) -> GitIgnore:
+    return GitIgnore(patterns)
 
 
 class NameMatcher:
@@ -75,7 +75,7 @@ def _split(lines: Iterable[str]) -> tuple[list[str], list[str]]:
 
 
 @lru_cache(maxsize=4096)
-def _ignore_file(folder: str) -> tuple[NameMatcher, pathspec.GitIgnoreSpec | None] | None:
+def _ignore_file(folder: str) -> tuple[NameMatcher, GitIgnore | None] | None:
     """A folder's ``.gitignore``: its name patterns, and a spec for the patterns with a slash."""
     try:
         with open(os.path.join(folder, ".gitignore"), encoding="utf-8", errors="replace") as fh:
@@ -86,7 +86,7 @@ def _ignore_file(folder: str) -> tuple[NameMatcher, pathspec.GitIgnoreSpec | Non
     return NameMatcher(names), (_spec(paths) if paths else None)
 
 
-Rules = tuple[tuple[str, NameMatcher, "pathspec.GitIgnoreSpec | None"], ...]
+Rules = tuple[tuple[str, NameMatcher, "GitIgnore | None"], ...]
 
 
 class Selector:
@@ -98,6 +98,8 @@ class Selector:
         self.by_path = _spec(paths) if paths else None
         self.gitignore = cfg.respect_gitignore
         self.per_file = [(_spec([pattern]), frozenset(codes)) for pattern, codes in cfg.per_file_ignores.items()]
+        # Folders the walk couldn't list, with why: reported, never skipped in silence.
+        self.unreadable: list[tuple[str, str]] = []
 
     def _relative(self, path: str) -> str:
         full = os.path.abspath(path)
@@ -175,18 +177,29 @@ class Selector:
             try:
                 with os.scandir(folder) as it:
                     entries = sorted(it, key=lambda e: e.name, reverse=True)
-            except OSError:
+            except OSError as exc:
+                self.unreadable.append((folder, exc.strerror or str(exc)))
                 continue
             for entry in entries:
                 is_dir = entry.is_dir(follow_symlinks=False)
                 if not is_dir and not entry.name.endswith(SUFFIXES):
                     continue
+                if not is_dir and not _regular(entry):
+                    continue  # a named pipe, socket or device would block or never end
                 if self._skip(entry.path, entry.name, is_dir, rules):
                     continue
                 if is_dir:
                     stack.append((entry.path, rules))
                 else:
                     yield Path(entry.path)
+
+
+def _regular(entry: os.DirEntry[str]) -> bool:
+    """A regular file, or a link to one."""
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
 
 
 @lru_cache(maxsize=4096)

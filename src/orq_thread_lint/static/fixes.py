@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import ast
 import os
+import stat
 import tempfile
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +22,7 @@ import libcst as cst
 
 from ..report import Edit, Fix
 from ..violations import Violation
+from .files import Snapshot, unchanged
 from .resolve import Anchor
 from .segments import Segment
 
@@ -68,13 +71,105 @@ def _with_elements(node: cst.Dict | cst.List, elements: Sequence[cst.CSTNode]) -
         elements[-1] = last.with_changes(comma=trailing)
         for i, el in enumerate(elements[:-1]):
             if el.comma is cst.MaybeSentinel.DEFAULT:  # type: ignore[attr-defined]
-                elements[i] = el.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+                elements[i] = el.with_changes(comma=cst.Comma(whitespace_after=_separator(node)))
     return node.with_changes(elements=elements)
 
 
+def _separator(node: cst.Dict | cst.List) -> cst.BaseParenthesizableWhitespace:
+    """The whitespace between two items as this literal writes it (a new line for a multi-line one)."""
+    opening = node.lbracket if isinstance(node, cst.List) else node.lbrace
+    gaps = [el.comma.whitespace_after for el in node.elements[:-1] if isinstance(el.comma, cst.Comma)]
+    for gap in [*gaps, opening.whitespace_after]:
+        if isinstance(gap, cst.ParenthesizedWhitespace):  # its line break and indentation, not its comments
+            return cst.ParenthesizedWhitespace(cst.TrailingWhitespace(), [], gap.indent, gap.last_line)
+        if gaps:
+            break
+    return cst.SimpleWhitespace(" ")
+
+
+def _comments(node: cst.CSTNode) -> list[cst.Comment]:
+    """The comments inside a node, in source order."""
+    out: list[cst.Comment] = []
+    stack = [node]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, cst.Comment):
+            out.append(cur)
+        stack.extend(reversed(cur.children))
+    return out
+
+
+def _join(before: cst.BaseParenthesizableWhitespace, carried: Sequence[cst.Comment],
+          after: cst.BaseParenthesizableWhitespace, closing: bool = False) -> cst.BaseParenthesizableWhitespace:
+    """One separator for two that meet when an item between them goes: ``before``'s comments as
+    they were, then the item's own (``carried``) and ``after``'s, each on its own line; ``after``
+    decides where the next token starts. Without comments, the separator before the removed item
+    stays (the one before the closing bracket, when ``closing``)."""
+    head = before.first_line if isinstance(before, cst.ParenthesizedWhitespace) else None
+    lines = list(before.empty_lines) if isinstance(before, cst.ParenthesizedWhitespace) else []
+    tail = list(carried)
+    if isinstance(after, cst.ParenthesizedWhitespace) and after.first_line.comment is not None:
+        tail.append(after.first_line.comment)
+    later = list(after.empty_lines) if isinstance(after, cst.ParenthesizedWhitespace) else []
+    if not tail and not lines and not later and (head is None or head.comment is None):
+        return after if closing else before
+    indent = before if isinstance(before, cst.ParenthesizedWhitespace) else after
+    column = indent.last_line if isinstance(indent, cst.ParenthesizedWhitespace) else cst.SimpleWhitespace("")
+    lines += [cst.EmptyLine(whitespace=column, comment=c) for c in tail] + later
+    first = head or cst.TrailingWhitespace()
+    if isinstance(after, cst.ParenthesizedWhitespace):
+        return cst.ParenthesizedWhitespace(first, lines, after.indent, after.last_line)
+    return cst.ParenthesizedWhitespace(first, lines, True, column)
+
+
+def _drop(node: cst.Dict | cst.List, index: int, moving: cst.CSTNode | None = None) -> cst.Dict | cst.List:
+    """Remove one item, leaving every comment around and inside it where it stood, except those
+    inside ``moving`` (the part of the item that goes elsewhere and takes its comments along)."""
+    elements = list(node.elements)
+    removed = elements.pop(index)
+    travelling = {id(c) for c in _comments(moving)} if moving is not None else set()
+    carried = [c for c in _comments(removed.with_changes(comma=cst.MaybeSentinel.DEFAULT))
+               if id(c) not in travelling]
+    comma = removed.comma
+    list_like = isinstance(node, cst.List)
+    opening = node.lbracket if isinstance(node, cst.List) else node.lbrace
+    closing = node.rbracket if isinstance(node, cst.List) else node.rbrace
+    if index < len(elements):  # an item follows: it starts where the removed one did
+        assert isinstance(comma, cst.Comma)
+        if index == 0:
+            opening = opening.with_changes(whitespace_after=_join(opening.whitespace_after, carried,
+                                                                  comma.whitespace_after))
+        else:
+            prev = elements[index - 1]
+            assert isinstance(prev.comma, cst.Comma)
+            elements[index - 1] = prev.with_changes(comma=prev.comma.with_changes(
+                whitespace_after=_join(prev.comma.whitespace_after, carried, comma.whitespace_after)))
+    elif elements:  # the last item went: the one before it ends the literal as the removed one did
+        prev = elements[-1]
+        assert isinstance(prev.comma, cst.Comma)
+        between = prev.comma.whitespace_after
+        trailing = prev.comma.with_changes(whitespace_after=comma.whitespace_after) if isinstance(
+            comma, cst.Comma) else cst.MaybeSentinel.DEFAULT
+        elements[-1] = prev.with_changes(comma=trailing)
+        closing = closing.with_changes(whitespace_before=_join(between, carried, closing.whitespace_before, True))
+    else:  # nothing left: the brackets keep what was inside them
+        inner = comma.whitespace_after if isinstance(comma, cst.Comma) else cst.SimpleWhitespace("")
+        opening = opening.with_changes(whitespace_after=_join(opening.whitespace_after, carried, inner))
+    changes = {"lbracket": opening, "rbracket": closing} if list_like else {"lbrace": opening, "rbrace": closing}
+    return node.with_changes(elements=elements, **changes)
+
+
 def _append(node: cst.Dict, key: str, value: cst.BaseExpression) -> cst.Dict:
-    element = cst.DictElement(cst.SimpleString(f'"{key}"'), value)
-    return _with_elements(node, [*node.elements, element])  # type: ignore[return-value]
+    return _append_element(node, cst.DictElement(cst.SimpleString(f'"{key}"'), value))
+
+
+def _append_element(node: cst.Dict, element: cst.BaseDictElement) -> cst.Dict:
+    elements = list(node.elements)
+    trailing = elements[-1].comma if elements else None
+    if isinstance(trailing, cst.Comma):  # a trailing comma now separates two items
+        elements[-1] = elements[-1].with_changes(comma=trailing.with_changes(whitespace_after=_separator(node)))
+    element = element.with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    return _with_elements(node, [*elements, element])  # type: ignore[return-value]
 
 
 class _Fixer(cst.CSTTransformer):
@@ -129,11 +224,11 @@ class _Fixer(cst.CSTTransformer):
         return updated_node
 
     def leave_List(self, original_node: cst.List, updated_node: cst.List) -> cst.BaseExpression:
-        keep = [new for old, new in zip(original_node.elements, updated_node.elements, strict=False)
-                if not self._take(old.value, "OTL012")]
-        if len(keep) == len(updated_node.elements):
-            return updated_node
-        return _with_elements(updated_node, keep)
+        drop = [i for i, old in enumerate(original_node.elements) if self._take(old.value, "OTL012")]
+        node: cst.List | cst.Dict = updated_node
+        for index in reversed(drop):
+            node = _drop(node, index)
+        return node
 
     def leave_Dict(self, original_node: cst.Dict, updated_node: cst.Dict) -> cst.BaseExpression:
         pairs = list(zip(original_node.elements, updated_node.elements, strict=False))
@@ -153,22 +248,23 @@ class _Fixer(cst.CSTTransformer):
     def _nest(self, original: cst.Dict, body: cst.Dict, thread: cst.BaseDictElement) -> cst.Dict | None:
         """Move ``"thread"`` from the body into its ``"orq"`` dict."""
         assert isinstance(thread, cst.DictElement)
-        rest = [e for e in body.elements if e is not thread]
-        orq = [e for e in rest if _key(e) == "orq"]
+        moving = thread.with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        rest = _drop(body, list(body.elements).index(thread), moving=moving)
+        assert isinstance(rest, cst.Dict)
+        orq = [e for e in rest.elements if _key(e) == "orq"]
         if orq:
             target = orq[0]
             if not isinstance(target, cst.DictElement) or not isinstance(target.value, cst.Dict) or any(
                     _key(e) == "thread" for e in target.value.elements):
                 return None
-            rest = [e.with_changes(value=_append(target.value, "thread", thread.value)) if e is target else e
-                    for e in rest]
+            moved = [e.with_changes(value=_append_element(target.value, thread)) if e is target else e
+                     for e in rest.elements]
+            rest = rest.with_changes(elements=moved)
         else:
-            rest.append(cst.DictElement(cst.SimpleString('"orq"'),
-                                        cst.Dict([cst.DictElement(cst.SimpleString('"thread"'), thread.value)])))
-        assert isinstance(thread.key, cst.SimpleString)
+            rest = _append(rest, "orq", cst.Dict([thread.with_changes(comma=cst.MaybeSentinel.DEFAULT)]))
         self._take(next(o.key for o in original.elements if isinstance(o, cst.DictElement)
                         and _key(o) == "thread"), "OTL103")
-        return _with_elements(body, rest)  # type: ignore[return-value]
+        return rest
 
     def _lift(self, body: cst.Dict, orq: cst.BaseDictElement, inner_old: cst.DictElement) -> cst.Dict | None:
         """Move ``"thread"`` out of the ``"orq"`` dict to the body's top level."""
@@ -177,14 +273,16 @@ class _Fixer(cst.CSTTransformer):
         assert isinstance(orq, cst.DictElement) and isinstance(orq.value, cst.Dict)
         thread = next(e for e in orq.value.elements if _key(e) == "thread")
         assert isinstance(thread, cst.DictElement)
-        left = [e for e in orq.value.elements if e is not thread]
-        rest = [e for e in body.elements if e is not orq]
-        if left:
-            index = body.elements.index(orq)
-            rest.insert(index, orq.with_changes(value=_with_elements(orq.value, left)))
-        rest.append(cst.DictElement(cst.SimpleString('"thread"'), thread.value))
+        thread = thread.with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        rest: cst.Dict | cst.List
+        if len(orq.value.elements) > 1:
+            left = _drop(orq.value, [_key(e) for e in orq.value.elements].index("thread"), moving=thread)
+            rest = body.with_changes(elements=[orq.with_changes(value=left) if e is orq else e for e in body.elements])
+        else:
+            rest = _drop(body, list(body.elements).index(orq), moving=thread)
+        assert isinstance(rest, cst.Dict)
         self._take(inner_old.key, "OTL103")
-        return _with_elements(body, rest)  # type: ignore[return-value]
+        return _append_element(rest, thread)
 
 
 FIX_MESSAGES = {
@@ -203,8 +301,9 @@ def single_fix(v: Violation) -> Fix | None:
         return None
     segment = v.anchor.segment
     fixer = _Fixer([act])
-    code = segment.module.visit(fixer).code
-    if not fixer.applied or not parses(code):
+    fixed = segment.module.visit(fixer)
+    code = fixed.code
+    if not fixer.applied or not _keeps_comments(segment.module, fixed) or not parses(code):
         return None
     if segment.wrapped:
         code = code.split("\n", 1)[1]
@@ -216,10 +315,20 @@ def rewrite(segment: Segment, actions: Sequence[Action]) -> tuple[str, list[Acti
     """A segment's code with the actions applied (without the ``if 1:`` wrapper), and the actions
     that took."""
     fixer = _Fixer(actions)
-    code = segment.module.visit(fixer).code
+    fixed = segment.module.visit(fixer)
+    if not _keeps_comments(segment.module, fixed):
+        fixed, fixer.applied = segment.module, []  # a fix must never lose a comment: none is made here
+    code = fixed.code
     if segment.wrapped:
         code = code.split("\n", 1)[1]
     return code, fixer.applied
+
+
+def _keeps_comments(before: cst.Module, after: cst.Module) -> bool:
+    """Whether every comment of ``before`` is still in ``after`` (as many times)."""
+    kept = Counter(c.value for c in _comments(after))
+    kept.subtract(c.value for c in _comments(before))
+    return all(n >= 0 for n in kept.values())
 
 
 def parses(text: str) -> bool:
@@ -230,16 +339,32 @@ def parses(text: str) -> bool:
     return True
 
 
-def write_atomically(path: Path, text: str, encoding: str) -> None:
-    """Write through a temporary file and a rename, keeping the file's mode."""
+class NotWritten(Exception):
+    """A fixed file that was deliberately left as it is; the message says why."""
+
+
+def write_atomically(path: Path, text: str, encoding: str, expected: Snapshot | None = None) -> None:
+    """Write through a temporary file and a rename, keeping the file's mode.
+
+    A symbolic link is written through: its target is replaced and the link stays a link. A
+    read-only file is left alone, and so is a file that no longer matches ``expected`` (what it
+    held when it was read): both raise ``NotWritten``. The last check runs just before the rename.
+    """
     data = text.encode(encoding)  # "utf-8-sig" writes the BOM back itself
-    mode = os.stat(path).st_mode
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    target = Path(os.path.realpath(path))
+    st = os.stat(target)
+    if not stat.S_ISREG(st.st_mode):
+        raise NotWritten("not fixed: not a regular file")
+    if not st.st_mode & 0o222 or not os.access(target, os.W_OK):
+        raise NotWritten("not fixed: the file is read-only")
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
-        os.chmod(tmp, mode & 0o7777)
-        os.replace(tmp, path)
+        os.chmod(tmp, st.st_mode & 0o7777)
+        if expected is not None and not unchanged(target, expected):
+            raise NotWritten("not fixed: the file changed while it was being checked; run again")
+        os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -17,12 +17,26 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from ..rules.minted import Mint, Minted, MintedHole, MintedUUID, mint_of
 from ..values import Hole, List, Mapping, Node, Partial, Scalar, Text, Unknown
+from .fresh import fresh_call, keeps_fresh
 from .segments import Bindings, Segment
 
 _MAX_DEPTH = 24
+# Bounds that keep value following linear in the file (names can refer to names many times over,
+# as in `a2 = f"{a1}{a1}"`): a built string longer than _MAX_CHARS, or with more than _MAX_PARTS
+# pieces, is unknown; a file gets _STEPS_BASE + _STEPS_PER_LINE steps per line of following in
+# all, and everything past that is unknown. Ordinary code stays far below them.
+_MAX_CHARS = 65_536
+_MAX_PARTS = 512
+_STEPS_BASE = 20_000
+_STEPS_PER_LINE = 100
 _UUID_CALLS = frozenset({"uuid1", "uuid3", "uuid4", "uuid5", "uuid6", "uuid7", "UUID"})
 _PERCENT = re.compile(r"%(?:\(([^)]*)\))?[#0\- +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?([diouxXeEfFgGcrsa%])")
+
+
+class _OutOfSteps(Exception):
+    """The file's steps of value following are spent."""
 
 
 class Counter(Unknown):
@@ -52,6 +66,7 @@ class Scope:
     def __init__(self, segment: Segment) -> None:
         self.segment = segment
         self.names: dict[str, list[tuple[str, cst.BaseExpression | None]]] = {}
+        self.memo: dict[str, Node] = {}  # the values of names assigned once, as far as they were followed
 
     def bind(self, name: str, kind: str, value: cst.BaseExpression | None = None) -> None:
         self.names.setdefault(name, []).append((kind, value))
@@ -114,8 +129,12 @@ class FunctionScope(Scope):
             if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
                 self.bind(node.name.value, "other")
                 stack.extend(node.decorators)
+                self._rebound_inside(node, cst.Nonlocal)
                 continue
-            if isinstance(node, (cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)):
+            if isinstance(node, cst.Lambda):
+                continue
+            if isinstance(node, (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)):
+                self._rebound_inside(node, cst.NamedExpr)
                 continue
             if isinstance(node, cst.Assign):
                 for tgt in node.targets:
@@ -145,6 +164,19 @@ class FunctionScope(Scope):
                 self.bind(node.name.value, "other")
             stack.extend(node.children)
 
+    def _rebound_inside(self, node: cst.CSTNode, kind: type[cst.Nonlocal] | type[cst.NamedExpr]) -> None:
+        """Names a nested scope rebinds in this one: ``nonlocal`` in a nested function, ``:=`` in a
+        comprehension (whose other names stay its own)."""
+        stack = [node]
+        while stack:
+            sub = stack.pop()
+            stack.extend(sub.children)
+            if kind is cst.Nonlocal and isinstance(sub, cst.Nonlocal):
+                for item in sub.names:
+                    self.bind(item.name.value, "other")
+            elif kind is cst.NamedExpr and isinstance(sub, cst.NamedExpr):
+                self.bind_target(sub.target)
+
 
 class ClassScope(Scope):
     """Names bound in a class body; seen only by code directly in that body."""
@@ -155,8 +187,19 @@ class ClassScope(Scope):
             for sub in _walk(stmt):
                 if isinstance(sub, (cst.FunctionDef, cst.ClassDef)):
                     self.bind(sub.name.value, "other")
-                elif isinstance(sub, (cst.AssignTarget, cst.AnnAssign, cst.AugAssign)):
+                elif isinstance(sub, (cst.AssignTarget, cst.AnnAssign, cst.AugAssign, cst.For, cst.NamedExpr,
+                                      cst.Del)):
                     self.bind_target(sub.target)
+                elif isinstance(sub, cst.WithItem) and sub.asname is not None:
+                    self.bind_target(sub.asname.name)
+                elif isinstance(sub, cst.ExceptHandler) and sub.name is not None:
+                    self.bind_target(sub.name.name)
+                elif isinstance(sub, cst.ImportAlias):
+                    name = sub.asname.name if sub.asname else sub.name
+                    if isinstance(name, cst.Name):
+                        self.bind(name.value, "other")
+                    elif isinstance(name, cst.Attribute):
+                        self.bind((cst.helpers.get_full_name_for_node(name) or "").split(".")[0], "other")
 
 
 class CompScope(Scope):
@@ -177,6 +220,11 @@ class FileContext:
         self.lines = lines
         self.bindings = bindings
         self._constants: dict[str, tuple[cst.BaseExpression, Segment] | None] = {}
+        self.memo: dict[str, Node] = {}  # module constants' values
+        self.steps = 0
+        self.max_steps = _STEPS_BASE + _STEPS_PER_LINE * len(lines)
+        self.cut = 0  # how often following stopped at the depth or step bound (results then aren't kept)
+        self.active = 0  # evaluations under way (the outermost one answers "unknown" when steps run out)
 
     def constant(self, name: str) -> tuple[cst.BaseExpression, Segment] | None:
         """The value of a module-level name bound exactly once by a plain assignment."""
@@ -227,13 +275,28 @@ class Resolver:
         return other
 
     def value(self, expr: cst.BaseExpression, path: str) -> Node:
+        ctx = self.ctx
+        ctx.steps += 1
+        if ctx.steps > ctx.max_steps:
+            if ctx.active:
+                raise _OutOfSteps  # unwinds the whole evaluation at once: no loop goes on after it
+            ctx.cut += 1
+            return Unknown(path, self.anchor(expr))
         if self._depth > _MAX_DEPTH:
+            ctx.cut += 1
             return Unknown(path, self.anchor(expr))
         self._depth += 1
+        ctx.active += 1
         try:
             return self._value(expr, path)
+        except _OutOfSteps:
+            if ctx.active > 1:
+                raise
+            ctx.cut += 1
+            return Unknown(path, self.anchor(expr))
         finally:
             self._depth -= 1
+            ctx.active -= 1
 
     def _value(self, expr: cst.BaseExpression, path: str) -> Node:
         anchor = self.anchor(expr)
@@ -255,7 +318,18 @@ class Resolver:
             return self._binary(expr, path, anchor)
         if isinstance(expr, cst.Call):
             return self._call(expr, path, anchor)
+        if isinstance(expr, cst.Attribute):
+            return self._derived(expr.value, expr.attr.value, path, anchor)
+        if isinstance(expr, cst.Subscript):
+            return self._derived(expr.value, "[]", path, anchor)
         return Unknown(path, anchor)
+
+    def _derived(self, base: cst.BaseExpression, step: str, path: str, anchor: Anchor) -> Node:
+        """A value computed from a fresh one (``uuid4().hex``) is fresh when the step keeps it so."""
+        mint = mint_of(self.value(base, path))
+        if mint is None or not keeps_fresh(mint.origin, step):
+            return Unknown(path, anchor)
+        return Minted(mint, path, anchor)
 
     def _name(self, expr: cst.Name, path: str, anchor: Anchor) -> Node:
         name = expr.value
@@ -272,22 +346,37 @@ class Resolver:
                 return Counter(path, anchor)
             kind, value = bound[0]
             if len(bound) == 1 and kind == "assign" and value is not None:
-                return self.at(scope.segment, self.scopes[: index + 1]).value(value, path)
+                return self._followed(scope.memo, name, path, self.at(scope.segment, self.scopes[: index + 1]), value)
             return Unknown(path, anchor)
         found = self.ctx.constant(name)
         if found is None:
             return Unknown(path, anchor)
         value, segment = found
-        return self.at(segment, ()).value(value, path)
+        return self._followed(self.ctx.memo, name, path, self.at(segment, ()), value)
+
+    def _followed(self, memo: dict[str, Node], name: str, path: str, where: Resolver,
+                  expr: cst.BaseExpression) -> Node:
+        """A name's value (``expr`` seen from ``where``), followed once: a string, scalar or unknown
+        is shared by every use (each use gets its own path), so names built from names cost one
+        step per use, not one per expansion. A value cut short by a bound is not kept: another use
+        may follow it further."""
+        known = memo.get(name)
+        if known is not None:
+            return _at_path(known, path)
+        cut = self.ctx.cut
+        found = where.value(expr, path)
+        if self.ctx.cut == cut and type(found) in _SHAREABLE:
+            memo[name] = found
+        return found
 
     # strings ------------------------------------------------------------------------------------
     def _string(self, expr: cst.BaseExpression, path: str, anchor: Anchor) -> Node:
         parts = self._string_parts(expr)
         if parts is None:
             return Unknown(path, anchor)
-        if any(isinstance(p, Hole) for p in parts):
-            return Partial(_join(parts), path, anchor)
-        return Text("".join(p for p in parts if isinstance(p, str)), path, anchor)
+        if isinstance(expr, cst.SimpleString):  # a literal is as long as the file lets it be
+            return Text(parts[0], path, anchor) if isinstance(parts[0], str) else Unknown(path, anchor)
+        return _string_node(parts, path, anchor)
 
     def _string_parts(self, expr: cst.BaseExpression) -> list[str | Hole] | None:
         if isinstance(expr, cst.SimpleString):
@@ -315,7 +404,7 @@ class Resolver:
         value = self.value(expr, "")
         if isinstance(value, Text) and plain:
             return value.value
-        return Hole(loop=isinstance(value, Counter), source=expr)
+        return _hole_for(value, "str()" if plain else "spec", expr)
 
     def _binary(self, expr: cst.BinaryOperation, path: str, anchor: Anchor) -> Node:
         if isinstance(expr.operator, cst.Add):
@@ -330,10 +419,13 @@ class Resolver:
                     parts.extend(side.parts)
                 elif isinstance(side, Unknown):
                     source = side.anchor.node if isinstance(side.anchor, Anchor) else None
-                    parts.append(Hole(loop=isinstance(side, Counter), source=source))
+                    parts.append(_hole_for(side, "str()", source))
                 else:
                     return Unknown(path, anchor)
             return _string_node(parts, path, anchor)
+        if isinstance(expr.operator, cst.Multiply):  # `time.time() * 1000`
+            left = self._derived(expr.left, "*", path, anchor)
+            return left if isinstance(left, Minted) else self._derived(expr.right, "*", path, anchor)
         if isinstance(expr.operator, cst.Modulo) and isinstance(expr.left, cst.SimpleString):
             template = expr.left.evaluated_value
             if isinstance(template, str):
@@ -375,6 +467,10 @@ class Resolver:
             if isinstance(template, str):
                 return self._format(template, expr, path, anchor)
         name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+        fresh = fresh_call(expr)
+        if fresh is not None:
+            mint = Mint(fresh, (anchor, self.scopes))  # where it is evaluated: static/minted.py reads it
+            return MintedUUID(mint, path, anchor) if name in _UUID_CALLS else Minted(mint, path, anchor)
         if name in _UUID_CALLS:
             return Scalar(None, path, anchor, kind="UUID")
         if name == "dict" and isinstance(func, cst.Name):
@@ -383,7 +479,12 @@ class Resolver:
             inner = self.value(expr.args[0].value, path)
             if isinstance(inner, (Text, Partial)):
                 return inner
-            return Partial([Hole()], path, anchor)
+            minted = mint_of(inner)
+            return Partial([MintedHole(minted) if minted is not None else Hole()], path, anchor)
+        if isinstance(func, cst.Name) and name in ("int", "float", "round") and len(expr.args) == 1:
+            return self._derived(expr.args[0].value, f"{name}()", path, anchor)
+        if isinstance(func, cst.Attribute):  # a method of a fresh value: `uuid4().hex.upper()`
+            return self._derived(func.value, f"{name}()", path, anchor)
         return Unknown(path, anchor)
 
     def _format(self, template: str, call: cst.Call, path: str, anchor: Anchor) -> Node:
@@ -411,6 +512,14 @@ class Resolver:
         return _string_node(parts, path, anchor)
 
 
+def _hole_for(value: Node, step: str, source: object = None) -> Hole:
+    """The hole a value leaves in a string: a loop counter's, a fresh value's, or a plain one."""
+    mint = mint_of(value)
+    if mint is not None and keeps_fresh(mint.origin, step):
+        return MintedHole(mint, source)
+    return Hole(loop=isinstance(value, Counter), source=source)
+
+
 def _join(parts: list[str | Hole]) -> list[str | Hole]:
     out: list[str | Hole] = []
     for part in parts:
@@ -422,10 +531,28 @@ def _join(parts: list[str | Hole]) -> list[str | Hole]:
 
 
 def _string_node(parts: list[str | Hole], path: str, anchor: Anchor) -> Node:
+    if len(parts) > 2 * _MAX_PARTS or sum(len(p) for p in parts if isinstance(p, str)) > _MAX_CHARS:
+        return Unknown(path, anchor)
     joined = _join(parts)
+    if len(joined) > _MAX_PARTS:
+        return Unknown(path, anchor)
     if any(isinstance(p, Hole) for p in joined):
         return Partial(joined, path, anchor)
     return Text("".join(p for p in joined if isinstance(p, str)), path, anchor)
+
+
+_SHAREABLE = (Text, Partial, Scalar, Unknown)
+
+
+def _at_path(node: Node, path: str) -> Node:
+    """A shared value (one of ``_SHAREABLE``) as seen at another path."""
+    if isinstance(node, Text):
+        return Text(node.value, path, node.anchor)
+    if isinstance(node, Partial):
+        return Partial(node.parts, path, node.anchor)
+    if isinstance(node, Scalar):
+        return Scalar(node.value, path, node.anchor, node.kind)
+    return Unknown(path, node.anchor)
 
 
 def _unescape(text: str, quote: str, raw: bool) -> str:

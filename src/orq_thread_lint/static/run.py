@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 import sys
 import threading
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..policy import Policy
 from ..report import Finding
-from .cache import DEFAULT_DIR, Cache, digest
+from .cache import DEFAULT_DIR, Cache
 from .checker import FileResult, _invalid, check_bytes
 from .discover import Selector
+from .files import Snapshot, read_source
 
 # Below this many files to parse, starting workers costs more than it saves.
 _PARALLEL_MIN = 48
@@ -45,6 +47,7 @@ class Outcome:
     path: str
     result: FileResult | None  # None: the content is what the cache already holds
     digest: str | None
+    snapshot: Snapshot | None = None  # the file as it was read (what --fix compares with)
 
 
 _WORKER_POLICY: list[Policy] = []
@@ -57,11 +60,11 @@ def _init(policy: Policy) -> None:
 def _check(item: Item, policy: Policy, fix: bool) -> Outcome:
     path = Path(item.path)
     try:
-        data = path.read_bytes()
+        data, snapshot = read_source(path)
     except OSError as exc:
         unreadable = _invalid(path.as_posix(), f"can't read: {exc.strerror or exc}")
         return Outcome(item.path, FileResult(path.as_posix(), [unreadable]), None)
-    key = digest(data)
+    key = snapshot.digest
     if item.known == key and not fix:
         return Outcome(item.path, None, key)
     try:
@@ -69,7 +72,7 @@ def _check(item: Item, policy: Policy, fix: bool) -> Outcome:
     except Exception as exc:  # a bug of ours must cost one file, not the run; never cached
         failure = _invalid(path.as_posix(), f"internal error while checking this file: {exc!r}; please report it")
         return Outcome(item.path, FileResult(path.as_posix(), [failure]), None)
-    return Outcome(item.path, result, key)
+    return Outcome(item.path, result, key, snapshot)
 
 
 def _check_chunk(chunk: Sequence[Item], fix: bool) -> list[Outcome]:
@@ -107,9 +110,13 @@ def check_paths(paths: Iterable[str], policy: Policy, *, fix: bool = False, diff
             assert cache is not None
             run.findings.extend(cache.reuse(path, path.as_posix()) or [])
             continue
-        collect(run, outcome.result, path, write=fix and not diff)
+        collect(run, outcome.result, path, write=fix and not diff, snapshot=outcome.snapshot,
+                recheck=functools.partial(check_bytes, filename=outcome.result.filename, policy=policy,
+                                          ignored=selector.ignored_codes(path)))
         if cache is not None and outcome.digest is not None:
             cache.store(path, outcome.digest, outcome.result.findings)
+    run.findings.extend(_invalid(Path(folder).as_posix(), f"can't read folder: {why}")
+                        for folder, why in selector.unreadable)
     if cache is not None:
         cache.save()
     return run
@@ -154,20 +161,32 @@ def _size(path: str) -> int:
         return 0
 
 
-def collect(run: RunResult, result: FileResult, path: Path | None, *, write: bool) -> None:
-    run.findings.extend(result.findings)
+def collect(run: RunResult, result: FileResult, path: Path | None, *, write: bool,
+            snapshot: Snapshot | None = None, recheck: Callable[[bytes], FileResult] | None = None) -> None:
+    """Add a file's results to the run; with ``write``, write its fixes back. A file that can't
+    or mustn't be written keeps what it had: its findings are reported as they stand
+    (``recheck`` of the original bytes), with an OTL000 saying why it wasn't fixed."""
     if not result.fixed or result.source is None or result.original is None:
+        run.findings.extend(result.findings)
         return
-    run.fixed.update(result.fixed)
-    run.fixed_files[result.filename] = result.fixed
     if write and path is not None:
-        from .fixes import write_atomically
+        from .fixes import NotWritten, write_atomically
 
-        write_atomically(path, result.source, result.encoding)
+        try:
+            write_atomically(path, result.source, result.encoding, snapshot)
+        except (NotWritten, OSError) as exc:
+            why = str(exc) if isinstance(exc, NotWritten) else f"not fixed: can't write: {exc.strerror or exc}"
+            run.findings.append(_invalid(result.filename, why))
+            if recheck is not None:
+                run.findings.extend(recheck(result.original.encode(result.encoding)).findings)
+            return
     else:
         run.diffs.append("".join(difflib.unified_diff(
             result.original.splitlines(keepends=True), result.source.splitlines(keepends=True),
             f"a/{result.filename}", f"b/{result.filename}")))
+    run.findings.extend(result.findings)
+    run.fixed.update(result.fixed)
+    run.fixed_files[result.filename] = result.fixed
 
 
 def check_stdin(data: bytes, filename: str, policy: Policy, *, fix: bool, diff: bool) -> RunResult:

@@ -172,6 +172,11 @@ def module_bindings(tree: ast.Module) -> Bindings:
                     out.add(sub.target.id, "other", stmt)
 
     visit(tree.body)
+    # `global NAME` anywhere (a function, a method, a class body) rebinds the module's NAME there.
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Global):
+            for name in node.names:
+                out.add(name, "other", node)
     return out
 
 

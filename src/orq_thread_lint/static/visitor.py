@@ -7,15 +7,17 @@ give their ``thread=``; any dict literal with an ``"orq"`` key holding a dict is
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
 
 from ..rules.code import check_code_id
+from ..rules.minted import Mint, check_minted_id
 from ..rules.request import HEADER, check_request_node
 from ..rules.thread import Emitter, check_thread_node
 from ..values import Mapping, Node
+from .minted import per_request
 from .resolve import (
     Anchor,
     ClassScope,
@@ -151,10 +153,17 @@ def _orq_keyword(arg: cst.Arg, site: Site, emit: Emitter) -> None:
          anchor=site.resolver.anchor(arg), suggestion="extra_body={'orq': ...}")
 
 
-def _request(body: Mapping, emit: Emitter, *, header: Node | None = None, require_thread: bool) -> None:
+def _request(body: Mapping, emit: Emitter, *, header: Node | None = None, require_thread: bool,
+             minted: Callable[[Mint], bool]) -> None:
     found = check_request_node(body, emit, header=header, require_thread=require_thread)
     for item in found:
         check_code_id(item.node, emit)
+        check_minted_id(item.node, emit, minted)
+
+
+def _minted(site: Site) -> Callable[[Mint], bool]:
+    assert isinstance(site.node, cst.Call)
+    return per_request(site.node, site.resolver.anchor(site.node), site.resolver.scopes)
 
 
 def _target(site: Site, emit: Emitter, handled: set[int]) -> None:
@@ -195,7 +204,7 @@ def _target(site: Site, emit: Emitter, handled: set[int]) -> None:
                 body.open = True  # the header may be among the unknown entries
         else:
             body.open = True
-    _request(body, emit, header=header, require_thread=True)
+    _request(body, emit, header=header, require_thread=True, minted=_minted(site))
 
 
 def _sdk(site: Site, emit: Emitter) -> None:
@@ -210,6 +219,7 @@ def _sdk(site: Site, emit: Emitter) -> None:
             thread = resolver.value(arg.value, "thread")
             check_thread_node(thread, emit)
             check_code_id(thread, emit)
+            check_minted_id(thread, emit, _minted(site))
         elif arg.keyword.value == "metadata":
             meta.put("metadata", resolver.anchor(arg), arg.value, resolver)
-    _request(meta, emit, require_thread=False)
+    _request(meta, emit, require_thread=False, minted=_minted(site))

@@ -1,0 +1,99 @@
+"""OTL008 at run time: the guard's continuity step (rules/continuity.py holds the rule).
+
+For each request the guard fingerprints its messages, asks the store in one step what the
+prefixes were sent under and binds the request's own fingerprint, then hands the answers to
+:func:`~orq_thread_lint.rules.continuity.split`. Contents never leave this process: the store sees
+keyed hashes of messages and of thread ids.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from ..policy import Policy
+from ..rules.continuity import Fingerprinter, Fingerprints, LocalFingerprinter, messages_of, split, thread_split
+from ..violations import Violation
+from .stores import MemoryStore, Store
+
+log = logging.getLogger("orq_thread_lint")
+SECRET_ENV = "ORQ_THREAD_LINT_SECRET"
+# A shared store without a configured secret still works across processes, but its reader could
+# test guesses of what was said: set ORQ_THREAD_LINT_SECRET to the same value in every process.
+_PUBLIC_SECRET = b"orq-thread-lint continuity (no secret configured)"
+
+# (fingerprints, the hash stored for the request's thread, its thread id and where it sits)
+Plan = tuple[Fingerprints, str, str | None, str]
+
+
+def secret_for(store: Store) -> bytes:
+    configured = os.environ.get(SECRET_ENV)
+    return configured.encode("utf-8", "surrogatepass") if configured else _PUBLIC_SECRET
+
+
+class Continuity:
+    """The continuity step of one guard. ``refuse``: a split request is refused (enforce and
+    repair), so it binds nothing; otherwise it is sent and binds its thread."""
+
+    def __init__(self, policy: Policy, store: Store, refuse: bool) -> None:
+        self.store = store
+        self.ttl_ms = policy.config.runtime.ttl_seconds * 1000
+        self.bind_split = not refuse
+        # An in-process store is never read by anyone else: Python's own keyed hash is enough there.
+        self.hasher: Fingerprinter | LocalFingerprinter = (
+            LocalFingerprinter() if isinstance(store, MemoryStore) else Fingerprinter(secret_for(store)))
+
+    @classmethod
+    def of(cls, policy: Policy, store: Store, mode: str) -> Continuity | None:
+        """The step for a guard, or ``None`` when the policy turns it off."""
+        if not (policy.config.runtime.continuity and policy.enabled("OTL008")) or mode == "off":
+            return None
+        return cls(policy, store, refuse=mode in ("enforce", "repair"))
+
+    def plan(self, options: Any, thread_ids: Sequence[tuple[str, str]]) -> Plan | None:
+        try:
+            prints = self.hasher.fingerprints(_messages(options))
+        except Exception:  # a bug of ours, or messages no SDK could send: the value rules decide alone
+            log.exception("orq-thread-lint: internal error while fingerprinting a request; continuity not checked")
+            return None
+        if not prints.prefixes and prints.full is None:
+            return None
+        if thread_ids:
+            tid, path = thread_ids[0]
+            return prints, self.hasher.thread(tid), tid, path
+        # No thread id: it continues (a split, if the conversation had one) but binds nothing.
+        return Fingerprints(None, prints.prefixes), "", None, "orq.thread"
+
+    def verdict(self, plan: Plan, found: list[str | None]) -> list[Violation]:
+        _, owner, tid, path = plan
+        if split(found, owner) is None:
+            return []
+        return [thread_split(path, tid)]
+
+    def check(self, options: Any, thread_ids: Sequence[tuple[str, str]]) -> list[Violation]:
+        """The OTL008 findings of a request (raises StoreError when the store fails)."""
+        plan = self.plan(options, thread_ids)
+        if plan is None:
+            return []
+        found = self.store.follow(plan[0].full, plan[0].prefixes, plan[1], self.ttl_ms, self.bind_split)
+        return self.verdict(plan, found)
+
+    async def acheck(self, options: Any, thread_ids: Sequence[tuple[str, str]]) -> list[Violation]:
+        plan = self.plan(options, thread_ids)
+        if plan is None:
+            return []
+        found = await self.store.afollow(plan[0].full, plan[0].prefixes, plan[1], self.ttl_ms, self.bind_split)
+        return self.verdict(plan, found)
+
+
+def _messages(options: Any) -> list[Any] | None:
+    """The conversation of a request about to be sent (``extra_body`` wins, as the SDK merges it)."""
+    extra = options.extra_json
+    if isinstance(extra, dict) and extra:
+        found = messages_of(extra)
+        if found is not None:
+            return found
+    data = options.json_data
+    return messages_of(data) if isinstance(data, dict) else None
