@@ -11,19 +11,28 @@ Both for conversations of 10 turns (the turns share a thread) and for a new thre
 call (the worst case for the guard's memo). Ids are never reused across rounds.
 3. The continuity check (OTL008) with the memory store for a 20-message conversation: the time it
    adds to the guard's check, median per request (target <= 20 us).
-4. The Redis bind round trip on loopback, if a server answers at 127.0.0.1:6379.
+4. orq's SDK: guarded vs unguarded ``deployments.invoke`` against an in-process transport, the
+   same way (target <= 1.05), if orq-ai-sdk is installed.
+5. ``install()``: building an ``OpenAI`` and an ``Orq`` client with and without it (target: <= 5 us
+   more; the hooks sit on the SDKs' classes, so building a client does nothing new).
+6. The Redis bind round trip on loopback, if a server answers at 127.0.0.1:6379.
+
+    python bench/guard.py --only orq,install   # some sections only
 """
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import json
 import statistics
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import openai
 
+import orq_thread_lint
 from orq_thread_lint import Policy, guard, thread_scope
 from orq_thread_lint.runtime.continuity import Continuity
 from orq_thread_lint.runtime.guard import Guard
@@ -57,11 +66,128 @@ def per_call(fn: Any, n: int) -> float:
     return (time.perf_counter() - start) / n * 1e6
 
 
+def alternate(label: str, plain: Any, guarded: Any, rounds: int = 15, n: int = 300) -> None:
+    """Median per call of ``plain(i)`` and ``guarded(i)``, alternating rounds, and their ratio."""
+    for _ in range(2):  # warm up both
+        per_call(plain, n // 2)
+        per_call(guarded, n // 2)
+    a, b = [], []
+    for _ in range(rounds):
+        a.append(per_call(plain, n))
+        b.append(per_call(guarded, n))
+    ratios = [g / p for g, p in zip(b, a, strict=True)]
+    print(f"{label}: unguarded median {statistics.median(a):.1f} us, guarded {statistics.median(b):.1f} us, "
+          f"ratio median {statistics.median(ratios):.3f} ({rounds} alternating rounds of {n} calls)")
+
+
+DEPLOYMENT = json.dumps({"id": "d", "created": "2026-01-01T00:00:00Z", "object": "chat", "model": "m",
+                         "provider": "openai", "is_final": True, "telemetry": {"trace_id": "t", "span_id": "s"},
+                         "choices": [{"index": 0, "finish_reason": "stop",
+                                      "message": {"type": "content", "role": "assistant", "content": "hi"}}]}).encode()
+
+
+def orq_section(calls: Iterator[int]) -> None:
+    try:
+        import httpx as orq_httpx  # orq's SDK uses httpx whatever openai uses
+        from orq_ai_sdk import Orq
+    except ImportError:
+        print("orq-ai-sdk: not measured (not installed)")
+        return
+
+    def client() -> Any:
+        transport = orq_httpx.MockTransport(lambda request: orq_httpx.Response(
+            200, content=DEPLOYMENT, headers={"content-type": "application/json"}))
+        return Orq(api_key="k", server_url="http://router.invalid", client=orq_httpx.Client(transport=transport))
+
+    plain, guarded = client(), guard(client(), POLICY, store=MemoryStore(), mode="enforce")
+
+    def call(orq: Any, turns: int) -> Any:
+        def send(_: int) -> None:
+            n = next(calls) // turns
+            with thread_scope(f"u{n}"):
+                orq.deployments.invoke(key="support", messages=MSG,
+                                       thread={"id": f"user-{n}-9f1c", "tags": ["support"]})
+        return send
+
+    import orq_ai_sdk
+    # orq-ai-sdk 4.17 builds pydantic models on every call (hundreds of ms here): few calls suffice.
+    for label, turns in (("conversations of 10 turns", 10), ("a new thread id on every call", 1)):
+        alternate(f"orq-ai-sdk {orq_ai_sdk.__version__} deployments.invoke, {label}",
+                  call(plain, turns), call(guarded, turns), rounds=7, n=5)
+
+    # What the guard adds to each attempt, in isolation: the check on the request the SDK built.
+    checks = type(guarded)._orq_thread_guard
+    ctx = type("Ctx", (), {"operation_id": "DeploymentInvoke"})()
+
+    def check(turns: int, count: int) -> Any:
+        requests = []  # built beforehand: only the check is timed
+        for _ in range(count):
+            n = next(calls) // turns
+            body = {"key": "support", "stream": False, "messages": MSG,
+                    "thread": {"id": f"user-{n}-9f1c", "tags": ["support"]}}
+            requests.append((f"u{n}", orq_httpx.Request("POST", "http://router.invalid/v2/deployments/invoke",
+                                                        json=body)))
+
+        def run(i: int) -> None:
+            scope, request = requests[i]
+            with thread_scope(scope):
+                checks.check(ctx, request, request)
+        return run
+
+    for label, turns in (("conversations of 10 turns", 10), ("a new thread id on every call", 1)):
+        runs = [per_call(check(turns, 3000), 3000) for _ in range(9)]
+        print(f"orq guard check (JSON body read, policy, scope, memory-store bind), {label}: "
+              f"median {statistics.median(runs):.2f} us per request")
+
+
+def install_section() -> None:
+    try:
+        import httpx as orq_httpx
+        from orq_ai_sdk import Orq
+    except ImportError:
+        Orq = None
+    shared = httpx.Client()
+    builders: dict[str, Any] = {"OpenAI": lambda: openai.OpenAI(base_url="http://router.invalid/v3/router",
+                                                                 api_key="k", http_client=shared)}
+    if Orq is not None:
+        orq_shared = orq_httpx.Client()
+        builders["Orq"] = lambda: Orq(api_key="k", server_url="http://router.invalid", client=orq_shared)
+    for name, build in builders.items():
+        without, with_ = [], []
+        for _ in range(9):
+            orq_thread_lint.uninstall()
+            without.append(per_call(lambda _: build(), 300))  # noqa: B023 - used at once
+            orq_thread_lint.install(POLICY, store=MemoryStore())
+            with_.append(per_call(lambda _: build(), 300))  # noqa: B023 - used at once
+        orq_thread_lint.uninstall()
+        plain, hooked = statistics.median(without), statistics.median(with_)
+        print(f"building {name}: without install() median {plain:.1f} us, with {hooked:.1f} us, "
+              f"difference {hooked - plain:+.1f} us (9 alternating rounds of 300)")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--only", default="openai,check,continuity,orq,install,redis",
+                        help="comma-separated sections")
+    only = set(parser.parse_args().only.split(","))
+    calls = itertools.count()  # one counter for every round: an id is never seen again later
+    if "openai" in only:
+        openai_section(calls)
+    if "check" in only:
+        check_section(calls)
+    if "continuity" in only:
+        continuity()
+    if "orq" in only:
+        orq_section(calls)
+    if "install" in only:
+        install_section()
+    if "redis" in only:
+        redis_section()
+
+
+def openai_section(calls: Iterator[int]) -> None:
     plain = _client()
     guarded = guard(_client(), POLICY, store=MemoryStore(), mode="enforce")
-
-    calls = itertools.count()  # one counter for every round: an id is never seen again later
 
     def call(client: Any, turns: int) -> Any:
         def send(_: int) -> None:
@@ -72,18 +198,11 @@ def main() -> None:
         return send
 
     for label, turns in (("conversations of 10 turns", 10), ("a new thread id on every call", 1)):
-        for _ in range(2):  # warm up both
-            per_call(call(plain, turns), 200)
-            per_call(call(guarded, turns), 200)
-        a, b = [], []
-        for _ in range(15):
-            a.append(per_call(call(plain, turns), 300))
-            b.append(per_call(call(guarded, turns), 300))
-        ratios = [g / p for g, p in zip(b, a, strict=True)]
-        print(f"openai {openai.__version__}, {label}: create unguarded median {statistics.median(a):.1f} us, "
-              f"guarded {statistics.median(b):.1f} us, ratio median {statistics.median(ratios):.3f} "
-              f"(15 alternating rounds of 300 calls)")
+        alternate(f"openai {openai.__version__} chat.completions.create, {label}", call(plain, turns),
+                  call(guarded, turns))
 
+
+def check_section(calls: Iterator[int]) -> None:
     g = Guard(POLICY, "enforce", MemoryStore())
     options = openai._models.FinalRequestOptions.construct(
         method="post", url="/chat/completions", json_data={"model": "m", "messages": MSG}, extra_json=None)
@@ -100,8 +219,9 @@ def main() -> None:
         runs = [per_call(check(turns), 5000) for _ in range(9)]
         print(f"guard check with the memory store, {label}: median {statistics.median(runs):.2f} us per request")
 
-    continuity()
 
+
+def redis_section() -> None:
     try:
         store = open_store("redis://127.0.0.1:6379/14", timeout_ms=200)
         store.bind(store.key("warm"), "x", 1000)

@@ -15,20 +15,21 @@ _WHERE = {
     "RULES": "rules.catalog", "Rule": "rules.catalog",
     "OrqThreadWarning": "runtime.guard", "ThreadCheckError": "runtime.guard", "ThreadPolicyError": "runtime.guard",
     "ThreadStoreError": "runtime.guard", "guard": "runtime.guard",
+    "install": "runtime.install", "installed": "runtime.install", "uninstall": "runtime.install",
     "thread_scope": "runtime.scope",
     "Violation": "violations",
 }
 
 __all__ = [
     "RULES", "ConfigError", "OrqThreadWarning", "Policy", "Rule", "ThreadCheckError", "ThreadPolicyError",
-    "ThreadStoreError",
-    "Violation", "__version__", "guard", "thread_scope",
+    "ThreadStoreError", "Violation", "__version__", "guard", "install", "installed", "thread_scope", "uninstall",
 ]
 
 if TYPE_CHECKING:
     from .policy import ConfigError, Policy
     from .rules.catalog import RULES, Rule
     from .runtime.guard import OrqThreadWarning, ThreadCheckError, ThreadPolicyError, ThreadStoreError, guard
+    from .runtime.install import install, installed, uninstall
     from .runtime.scope import thread_scope
     from .violations import Violation
 

@@ -186,6 +186,27 @@ def check(paths: tuple[str, ...], fix: bool, diff: bool, show_fixes: bool, stdin
     sys.exit(code)
 
 
+@main.command("run", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.option("--mode", type=click.Choice(["enforce", "warn", "repair", "off"]),
+              help="What the guard does with a request that breaks the policy (default: the policy's [runtime] mode).")
+@click.option("--config", "config", type=click.Path(dir_okay=False), help="A pyproject.toml or orq-thread-lint.toml.")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@handle_errors
+def run(mode: str | None, config: str | None, command: tuple[str, ...]) -> None:
+    """Run a Python program with every openai and orq SDK client it creates guarded, without
+    editing it: orq-thread-lint run [--mode warn] -- python app.py"""
+    from .runtime.startup import CONFIG, MODE
+
+    policy = Policy.load(config)  # a bad policy stops here (exit 2), not silently in the program
+    env = dict(os.environ, **{MODE: mode or policy.config.runtime.mode})
+    if config:
+        env[CONFIG] = os.path.abspath(config)
+    try:  # the program takes this process's place: its exit code and signals are the program's own
+        os.execvpe(command[0], list(command), env)
+    except OSError as exc:
+        raise click.UsageError(f"can't run {command[0]!r}: {exc.strerror or exc}") from None
+
+
 def _add_noqa(findings: list[Finding], conflicting: bool) -> int:
     from .static.add_noqa import add_noqa
 

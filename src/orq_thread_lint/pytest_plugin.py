@@ -10,19 +10,14 @@ preset name or a dict of settings).
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Generator, Iterator
-from typing import Any
 
 import pytest
 
 from .policy import Policy
-from .runtime.guard import Guard
+from .runtime import install
 from .runtime.stores import MemoryStore
 from .violations import Violation
-
-_ACTIVE: dict[str, Guard | None] = {"guard": None}
-_PATCHED: list[tuple[type, Any]] = []
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -35,38 +30,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "orq_thread_lint(policy=None): the thread policy for this test")
     if _enabled(config):
-        _patch()
+        install.hook_sdks()  # the hooks of `orq_thread_lint.install()`, with a guard per test
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    while _PATCHED:
-        cls, original = _PATCHED.pop()
-        setattr(cls, "_prepare_options", original)  # noqa: B010 - mypy forbids assigning methods
+    if _enabled(config) and not install.is_installed():
+        install.unhook_sdks()
 
 
 def _enabled(config: pytest.Config) -> bool:
     return bool(config.getoption("--orq-thread-lint") or config.getini("orq_thread_lint"))
-
-
-def _patch() -> None:
-    """Hook the base clients' ``_prepare_options``; subclasses (Azure, guarded copies) call it too."""
-    import openai
-
-    for cls in (openai.OpenAI, openai.AsyncOpenAI):
-        original: Any = cls.__dict__["_prepare_options"]
-        if inspect.iscoroutinefunction(original):
-            async def hooked_async(self: Any, options: Any, _original: Any = original) -> Any:
-                options = await _original(self, options)
-                active = _ACTIVE["guard"]
-                return await active.acheck_options(options) if active is not None else options
-            setattr(cls, "_prepare_options", hooked_async)  # noqa: B010 - mypy forbids assigning methods
-        else:
-            def hooked(self: Any, options: Any, _original: Any = original) -> Any:
-                options = _original(self, options)
-                active = _ACTIVE["guard"]
-                return active.check_options(options) if active is not None else options
-            setattr(cls, "_prepare_options", hooked)  # noqa: B010 - mypy forbids assigning methods
-        _PATCHED.append((cls, original))
 
 
 def _policy(item: pytest.Item) -> Policy:
@@ -96,11 +69,11 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     if not _enabled(item.config):
         return (yield)
     sink: list[Violation] = item.stash.setdefault(_SINK, [])
-    _ACTIVE["guard"] = Guard(_policy(item), "collect", MemoryStore(), sink=sink)
+    install.push(install.checks(_policy(item), "collect", MemoryStore(), sink=sink))
     try:
         result = yield
     finally:
-        _ACTIVE["guard"] = None
+        install.pop()
     if sink and "orq_thread_violations" not in getattr(item, "fixturenames", ()):
         listing = "\n".join(f"  {v}" for v in sink)
         pytest.fail(f"orq-thread-lint: requests sent by this test broke the thread policy:\n{listing}", pytrace=False)

@@ -95,13 +95,13 @@ class Guard:
         """The violations of a request about to be sent, the thread ids uniqueness must bind (with
         where they sit) and their owner; ``None`` when there is nothing to check. Enforcing modes
         raise here, before any binding: a refused request claims no id."""
-        body = _threaded_body(options)
-        if body is None:
+        read = self._read(options)
+        if read is None:
             return None
-        header = _thread_header(options.headers)
+        body, header = read
         found, thread_ids, checked = self.inspect_body(body, header)
         if checked is not body:
-            options, body = _with_body(options, checked), checked
+            options, body = self._rebuilt(options, checked), checked
         owner = self._owner(body, options) if self.binds_ids and thread_ids else None
         return found, thread_ids, owner, options
 
@@ -129,13 +129,25 @@ class Guard:
     def _owner(self, body: dict[str, Any], options: Any) -> str | None:
         """Who a request's thread ids are bound to; ``None``: nothing to compare."""
         if self.uniqueness == "single-use":
-            # Retries of one call share its idempotency key; a second call has another.
-            key = getattr(options, "idempotency_key", None)
-            return str(key) if key else None
+            return self._call_key(options)
         owner: object = current_scope()
         if owner is None and self.scope is not None:
             owner = self.scope()
         return request_scope(from_json(body)) if owner is None else str(owner)
+
+    # The client's side: what the rules read from its request, how a repaired one is sent, and
+    # what tells a retry from a second call. This is openai's; other front ends override these.
+    def _read(self, options: Any) -> tuple[dict[str, Any], str | None] | None:
+        body = _threaded_body(options)
+        return None if body is None else (body, _thread_header(options.headers))
+
+    def _rebuilt(self, options: Any, body: dict[str, Any]) -> Any:
+        return _with_body(options, body)
+
+    def _call_key(self, options: Any) -> str | None:
+        # Retries of one call share its idempotency key; a second call has another.
+        key = getattr(options, "idempotency_key", None)
+        return str(key) if key else None
 
     # Modes ---------------------------------------------------------------------------------------
     def _conclude(self, options: Any, violations: list[Violation]) -> Any:
@@ -332,21 +344,25 @@ def _guarded_class(base: type, guard: Guard, owns_store: bool) -> type:
 
 def guard(client: C, policy: Policy | None = None, *, mode: str | None = None, store: str | Store | None = None,
           scope: Callable[[], object] | None = None) -> C:
-    """A guarded copy of an openai client (``OpenAI``, ``AsyncOpenAI`` or their Azure variants).
+    """A guarded copy of an openai client (``OpenAI``, ``AsyncOpenAI`` or their Azure variants) or
+    of orq's SDK client (``orq_ai_sdk.Orq``, see :mod:`.orq_sdk`).
 
     The copy is still an instance of the client's class, shares its HTTP client, and leaves the
     original untouched. ``mode`` and ``store`` default to the policy's ``[runtime]`` table;
     ``scope`` is an optional callable returning the current scope (a user or session id).
     """
-    policy = policy if policy is not None else Policy.load()
-    cfg = policy.config.runtime
-    chosen = store if store is not None else cfg.store
     base = type(client)
-    if not (callable(getattr(base, "_prepare_options", None)) and callable(getattr(client, "with_options", None))):
-        raise TypeError(f"guard() takes an openai client ({SUPPORTED}), not {base.__module__}.{base.__qualname__}")
-    backend = chosen if isinstance(chosen, Store) else open_store(
-        chosen, timeout_ms=cfg.store_timeout_ms, capacity=cfg.memory_capacity, secret=cfg.store_key_secret)
-    g = Guard(policy, mode or cfg.mode, backend, scope)
+    orq = base.__module__.partition(".")[0] == "orq_ai_sdk"
+    if not orq and not (callable(getattr(base, "_prepare_options", None))
+                        and callable(getattr(client, "with_options", None))):
+        raise TypeError(f"guard() takes an openai client ({SUPPORTED}) or orq's Orq, "
+                        f"not {base.__module__}.{base.__qualname__}")
+    policy, mode, backend, owns_store = resolve(policy, mode, store)
+    if orq:
+        from .orq_sdk import guard_orq
+
+        return guard_orq(client, policy, mode, backend, scope, owns_store=owns_store)  # type: ignore[no-any-return]
+    g = Guard(policy, mode, backend, scope)
     sdk = getattr(sys.modules.get(type(client).__module__.partition(".")[0]), "__file__", None)
     if sdk:
         g.internal += (os.path.dirname(sdk) + os.sep,)
@@ -354,5 +370,17 @@ def guard(client: C, policy: Policy | None = None, *, mode: str | None = None, s
     if existing is not None:
         base = base.__mro__[1]  # re-guarding replaces the old guard instead of stacking two
     fresh = client.with_options()  # type: ignore[attr-defined]
-    fresh.__class__ = _guarded_class(base, g, owns_store=not isinstance(chosen, Store))
+    fresh.__class__ = _guarded_class(base, g, owns_store=owns_store)
     return fresh  # type: ignore[no-any-return]
+
+
+def resolve(policy: Policy | None, mode: str | None, store: str | Store | None) -> tuple[Policy, str, Store, bool]:
+    """The policy, mode and store a guard runs with (the policy's ``[runtime]`` table fills in what
+    isn't given), and whether the guard opened the store (and so closes it)."""
+    policy = policy if policy is not None else Policy.load()
+    cfg = policy.config.runtime
+    chosen = store if store is not None else cfg.store
+    if isinstance(chosen, Store):
+        return policy, mode or cfg.mode, chosen, False
+    return policy, mode or cfg.mode, open_store(chosen, timeout_ms=cfg.store_timeout_ms,
+                                                capacity=cfg.memory_capacity, secret=cfg.store_key_secret), True
