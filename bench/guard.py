@@ -36,7 +36,7 @@ import orq_thread_lint
 from orq_thread_lint import Policy, guard, thread_scope
 from orq_thread_lint.runtime.continuity import Continuity
 from orq_thread_lint.runtime.guard import Guard
-from orq_thread_lint.runtime.stores import MemoryStore, StoreError, open_store, store_key
+from orq_thread_lint.runtime.stores import MemoryStore, StoreError, open_store
 
 try:
     import httpx2 as httpx  # openai 3.x
@@ -224,11 +224,11 @@ def check_section(calls: Iterator[int]) -> None:
 def redis_section() -> None:
     try:
         store = open_store("redis://127.0.0.1:6379/14", timeout_ms=200)
-        store.bind(store_key("warm"), "x", 1000)
+        store.bind(store.key("warm"), "x", 1000)
     except StoreError as exc:
         print(f"redis: not measured ({exc})")
         return
-    runs = [per_call(lambda i: store.bind(store_key(f"bench-{i}"), "alice", 5000), 2000) for _ in range(7)]
+    runs = [per_call(lambda i: store.bind(store.key(f"bench-{i}"), "alice", 5000), 2000) for _ in range(7)]
     print(f"redis bind round trip on loopback: median {statistics.median(runs):.1f} us")
 
 

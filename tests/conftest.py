@@ -1,10 +1,14 @@
 from __future__ import annotations
 
 import atexit
+import fcntl
+import hashlib
 import os
 import shutil
+import socket
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -44,6 +48,38 @@ def router():  # type: ignore[no-untyped-def]
 
     with Router() as r:
         yield r
+
+
+# A separate database per concurrent test run (CI uses 13); every test flushes it.
+REDIS_URL = os.environ.get("ORQ_THREAD_LINT_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+
+
+def _redis_up() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    if not _redis_up():
+        if os.environ.get("ORQ_THREAD_LINT_REQUIRE_REDIS"):
+            pytest.fail("Redis is required (ORQ_THREAD_LINT_REQUIRE_REDIS is set) but 127.0.0.1:6379 is not answering")
+        pytest.skip("no Redis server at 127.0.0.1:6379 (set ORQ_THREAD_LINT_REQUIRE_REDIS=1 to make this a failure)")
+    import redis
+
+    # Tests of one database take turns, across xdist workers and concurrent runs: each flushes it.
+    tag = hashlib.sha256(REDIS_URL.encode()).hexdigest()[:12]
+    lock = Path(tempfile.gettempdir()) / f"orq-thread-lint-redis-{tag}.lock"
+    with lock.open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        r = redis.Redis.from_url(REDIS_URL)
+        r.flushdb()
+        yield REDIS_URL
+        r.flushdb()
+        r.close()
 
 
 pytest_plugins = ["pytester"]

@@ -19,7 +19,7 @@ from openai import AsyncOpenAI, OpenAI
 from orq_thread_lint import OrqThreadWarning, Policy, ThreadPolicyError, guard
 from orq_thread_lint.runtime.stores import MemoryStore, SqliteStore, Store
 from router import Router
-from test_runtime_stores import redis_url, store  # noqa: F401 - fixtures
+from test_runtime_stores import store  # noqa: F401 - a fixture (redis_url is in conftest)
 
 SYSTEM = {"role": "system", "content": "You answer questions about invoices."}
 QUESTIONS = ["Where is invoice 7?", "And invoice 8?", "Thanks, which one is overdue?"]
@@ -207,7 +207,7 @@ print(reply.choices[0].message.model_dump_json(exclude_unset=True))
 
 
 @pytest.mark.parametrize("same_id", [False, True])
-def test_two_processes_sharing_redis(router: Router, redis_url: str, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+def test_two_processes_sharing_redis(router: Router, redis_url: str, monkeypatch: pytest.MonkeyPatch,
                                      same_id: bool) -> None:
     """Turn 1 is sent by another process; this process sends turn 2 through the same Redis."""
     import json
@@ -236,7 +236,7 @@ def test_two_processes_sharing_redis(router: Router, redis_url: str, monkeypatch
     g.close()
 
 
-def test_redis_takes_one_round_trip_per_request(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+def test_redis_takes_one_round_trip_per_request(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Look-up and bind in one script: one reply read per request, sync and async."""
     import redis.asyncio.connection
     import redis.connection

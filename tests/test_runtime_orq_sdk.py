@@ -21,7 +21,6 @@ from orq_ai_sdk.utils import BackoffStrategy, RetryConfig  # noqa: E402
 from orq_thread_lint import OrqThreadWarning, Policy, ThreadPolicyError, guard, thread_scope  # noqa: E402
 from orq_thread_lint.runtime.stores import MemoryStore  # noqa: E402
 from router import Router  # noqa: E402
-from test_runtime_stores import redis_url  # noqa: E402,F401 - the fixture
 
 GOOD = {"id": "user-42-9f1c", "tags": ["support"]}
 BAD = {"id": "conversation1"}
@@ -256,7 +255,7 @@ with thread_scope(sys.argv[3]):
 """
 
 
-def test_uniqueness_across_two_processes_on_redis(router: Router, redis_url: str) -> None:  # noqa: F811
+def test_uniqueness_across_two_processes_on_redis(router: Router, redis_url: str) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     out = [subprocess.run([sys.executable, "-c", SCRIPT, router.server_url, redis_url, who], env=env,
                           capture_output=True, text=True, timeout=60).stdout.strip() for who in ("alice", "bob", "alice")]

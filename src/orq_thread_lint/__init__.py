@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 _WHERE = {
     "ConfigError": "policy", "Policy": "policy",
     "RULES": "rules.catalog", "Rule": "rules.catalog",
-    "OrqThreadWarning": "runtime.guard", "ThreadPolicyError": "runtime.guard",
+    "OrqThreadWarning": "runtime.guard", "ThreadCheckError": "runtime.guard", "ThreadPolicyError": "runtime.guard",
     "ThreadStoreError": "runtime.guard", "guard": "runtime.guard",
     "install": "runtime.install", "installed": "runtime.install", "uninstall": "runtime.install",
     "thread_scope": "runtime.scope",
@@ -21,14 +21,14 @@ _WHERE = {
 }
 
 __all__ = [
-    "RULES", "ConfigError", "OrqThreadWarning", "Policy", "Rule", "ThreadPolicyError", "ThreadStoreError",
-    "Violation", "__version__", "guard", "install", "installed", "thread_scope", "uninstall",
+    "RULES", "ConfigError", "OrqThreadWarning", "Policy", "Rule", "ThreadCheckError", "ThreadPolicyError",
+    "ThreadStoreError", "Violation", "__version__", "guard", "install", "installed", "thread_scope", "uninstall",
 ]
 
 if TYPE_CHECKING:
     from .policy import ConfigError, Policy
     from .rules.catalog import RULES, Rule
-    from .runtime.guard import OrqThreadWarning, ThreadPolicyError, ThreadStoreError, guard
+    from .runtime.guard import OrqThreadWarning, ThreadCheckError, ThreadPolicyError, ThreadStoreError, guard
     from .runtime.install import install, installed, uninstall
     from .runtime.scope import thread_scope
     from .violations import Violation

@@ -111,9 +111,14 @@ class RuntimeConfig(_Model):
     store: str = "memory"
     ttl_seconds: int = Field(86400, ge=1, le=MAX_TTL_SECONDS)
     on_store_error: Literal["open", "closed"] = "open"
-    store_timeout_ms: int = Field(50, ge=1, le=MAX_STORE_TIMEOUT_MS)
+    # What a request the guard fails to check (a bug of ours) gets: sent ("open") or refused
+    # ("closed"). Unset: closed in enforce and repair, open in warn.
+    on_internal_error: Literal["open", "closed"] | None = None
+    store_timeout_ms: int = Field(2000, ge=1, le=MAX_STORE_TIMEOUT_MS)  # runtime.stores.DEFAULT_TIMEOUT_MS
     memory_capacity: int = Field(100_000, ge=1, le=MAX_MEMORY_CAPACITY)
     continuity: bool = True  # OTL008: check that follow-ups keep their conversation's thread id
+    # Keys shared stores hash ids and scopes with; ORQ_THREAD_LINT_STORE_KEY wins over it.
+    store_key_secret: str | None = Field(None, min_length=16)
 
     @field_validator("store")
     @classmethod
@@ -285,6 +290,8 @@ def _describe(error: Mapping[str, Any], source: str, table: str | None) -> str:
         problem = f"unknown key{hint}"
     else:
         problem = _problem(error)
+        if keys[-1:] == ["store-key-secret"]:  # a secret is never echoed, not even a wrong one
+            problem = re.sub(r",? not .*\Z", "", problem, flags=re.S)
     tables = [t for t in (table, *parent) if t]
     where = f"[{'.'.join(tables)}] " if tables else ""
     return f"{source}: {where}{keys[-1] if keys else ''}: {problem}"

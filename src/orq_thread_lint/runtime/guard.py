@@ -20,11 +20,13 @@ from types import FrameType
 from typing import Any, TypeVar
 
 from ..policy import Policy
+from ..rules.catalog import RULES
 from ..rules.engine import check_json_request
 from ..rules.overlap import overlap, request_scope
 from ..rules.request import HEADER
 from ..values import from_json
 from ..violations import Violation
+from .checkable import uncheckable
 from .continuity import Continuity
 from .repair import repair_body
 from .scope import current_scope
@@ -35,8 +37,9 @@ log = logging.getLogger("orq_thread_lint")
 THREADED_PATHS = ("/chat/completions", "/responses", "/completions")
 MODES = ("enforce", "warn", "repair", "off", "collect")
 _PLAIN = {str, list, dict, int, float, bool, type(None)}
+SUPPORTED = "OpenAI, AsyncOpenAI, AzureOpenAI or AsyncAzureOpenAI"
 C = TypeVar("C")
-# violations, (thread id, where it sits) for each id, their owner (None: bind nothing), the options to send
+# violations, (thread id, where it sits) for each id to bind, their owner, the options to send
 Inspected = tuple[list[Violation], tuple[tuple[str, str], ...], str | None, Any]
 _HEADER_LOWER = HEADER.lower()
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
@@ -54,6 +57,11 @@ class ThreadPolicyError(Exception):
 
 class ThreadStoreError(ThreadPolicyError):
     """The uniqueness store failed and ``on-store-error = "closed"``."""
+
+
+class ThreadCheckError(ThreadPolicyError):
+    """The guard failed to check a request (a bug of ours) and ``on-internal-error = "closed"``;
+    the exception it met is the ``__cause__``."""
 
 
 class OrqThreadWarning(UserWarning):
@@ -76,6 +84,8 @@ class Guard:
         self.uniqueness = cfg.uniqueness
         self.ttl_ms = cfg.ttl_seconds * 1000
         self.closed = cfg.on_store_error == "closed"
+        internal = cfg.on_internal_error or ("closed" if mode in ("enforce", "repair") else "open")
+        self.internal_closed = internal == "closed"
         self.binds_ids = self.uniqueness != "off" and policy.enabled("OTL007")
         self.internal: tuple[str, ...] = (_PACKAGE,)  # where warnings are not attributed
         self.continuity = Continuity.of(policy, store, mode)
@@ -84,28 +94,37 @@ class Guard:
     def _inspect(self, options: Any) -> Inspected | None:
         """The violations of a request about to be sent, the thread ids uniqueness must bind (with
         where they sit) and their owner; ``None`` when there is nothing to check. Enforcing modes
-        raise here, before any binding: a refused request claims no id. A bug of ours never blocks
-        a request: it is logged and the request goes out unchecked."""
-        try:
-            read = self._read(options)
-            if read is None:
-                return None
-            body, header = read
+        raise here, before any binding: a refused request claims no id."""
+        read = self._read(options)
+        if read is None:
+            return None
+        body, header = read
+        found, thread_ids, checked = self.inspect_body(body, header)
+        if checked is not body:
+            options, body = self._rebuilt(options, checked), checked
+        owner = self._owner(body, options) if self.binds_ids and thread_ids else None
+        return found, thread_ids, owner, options
+
+    def inspect_body(self, body: dict[str, Any], header: str | None = None) -> tuple[
+            list[Violation], tuple[tuple[str, str], ...], dict[str, Any]]:
+        """The guard's check of one request body (decoded JSON) and its thread header, whatever
+        the client: the violations, each thread id to bind with where it sits, and the body to
+        send (a repaired copy in repair mode). Enforcing modes raise :class:`ThreadPolicyError`
+        here. A body the rules can't be given (too deep, too large) is one OTL000 violation."""
+        refused = uncheckable(body, header)
+        if refused is not None:
+            found: tuple[Violation, ...] = (refused,)
+            thread_ids: tuple[tuple[str, str], ...] = ()
+        else:
             found, thread_ids = check_json_request(body, self.policy, header)
             if found and self.mode == "repair":
                 fixed = repair_body(body, self.policy)
                 if fixed is not None:
-                    options, body = self._rebuilt(options, fixed), fixed
+                    body = fixed
                     found, thread_ids = check_json_request(body, self.policy, header)
-            if found and self.mode in ("enforce", "repair"):
-                raise ThreadPolicyError(found)
-            owner = self._owner(body, options) if self.binds_ids and thread_ids else None
-            return list(found), thread_ids, owner, options
-        except ThreadPolicyError:
-            raise
-        except Exception:
-            log.exception("orq-thread-lint: internal error while checking a request; it was sent unchecked")
-            return None
+        if found and self.mode in ("enforce", "repair"):
+            raise ThreadPolicyError(found)
+        return list(found), thread_ids, body
 
     def _owner(self, body: dict[str, Any], options: Any) -> str | None:
         """Who a request's thread ids are bound to; ``None``: nothing to compare."""
@@ -156,8 +175,14 @@ class Guard:
     def _uniqueness_failed(self, exc: StoreError) -> None:
         if self.closed:
             raise ThreadStoreError([_store_violation(exc)]) from exc
-        log.warning("orq-thread-lint: uniqueness store failed, request sent unchecked: %s", exc)
-        self._warn(f"uniqueness store failed; request sent unchecked: {exc}")
+        self._warn(f"uniqueness store failed; request sent unchecked: {exc}")  # one report, not a log line too
+
+    def _internal_error(self, exc: Exception) -> None:
+        """A bug of ours met while checking: refuse (closed) or send unchecked and log it (open)."""
+        if self.internal_closed:
+            raise ThreadCheckError([_internal_violation(exc)]) from exc
+        log.error("orq-thread-lint: internal error while checking a request; on-internal-error is 'open', "
+                  "so it was sent unchecked", exc_info=exc)
 
     def _split(self, violations: list[Violation], found: list[Violation]) -> None:
         """OTL008 findings join the others; refusing modes refuse before any id is bound."""
@@ -165,50 +190,71 @@ class Guard:
         if found and self.mode in ("enforce", "repair"):
             raise ThreadPolicyError(violations)
 
+    def _settle(self, options: Any, violations: list[Violation], thread_ids: tuple[tuple[str, str], ...],
+                taken: list[bool] | StoreError | None, lost: StoreError | None) -> Any:
+        if lost is not None:  # the continuity step's store failed
+            self._uniqueness_failed(lost)
+        if isinstance(taken, StoreError):
+            self._uniqueness_failed(taken)
+        elif taken:
+            violations += [overlap(path, uniqueness=self.uniqueness)
+                           for (_, path), other in zip(thread_ids, taken, strict=True) if other]
+        return self._conclude(options, violations) if violations else options
+
     def check_options(self, options: Any) -> Any:
         if self.mode == "off":
             return options
-        inspected = self._inspect(options)
-        if inspected is None:
+        try:
+            inspected = self._inspect(options)
+            if inspected is None:
+                return options
+            violations, thread_ids, owner, options = inspected
+            lost: StoreError | None = None
+            if self.continuity is not None:
+                try:
+                    self._split(violations, self.continuity.check(options, thread_ids))
+                except StoreError as exc:
+                    lost = exc
+            taken: list[bool] | StoreError | None = None
+            if thread_ids and owner is not None:  # bound last, all or none: a refused request claims nothing
+                try:
+                    taken = self.store.claim([tid for tid, _ in thread_ids], owner, self.ttl_ms)
+                except StoreError as exc:
+                    taken = exc
+        except ThreadPolicyError:
+            raise
+        except Exception as exc:
+            self._internal_error(exc)
             return options
-        violations, thread_ids, owner, options = inspected
-        if self.continuity is not None:
-            try:
-                self._split(violations, self.continuity.check(options, thread_ids))
-            except StoreError as exc:
-                self._uniqueness_failed(exc)
-        if thread_ids and owner is not None:
-            store = self.store
-            try:
-                for tid, path in thread_ids:
-                    if store.bind(store.key(tid), owner, self.ttl_ms) != owner:
-                        violations.append(overlap(path, uniqueness=self.uniqueness))
-            except StoreError as exc:
-                self._uniqueness_failed(exc)
-        return self._conclude(options, violations) if violations else options
+        return self._settle(options, violations, thread_ids, taken, lost)
 
     async def acheck_options(self, options: Any) -> Any:
         """The same check for async clients; only the store round trip is awaited."""
         if self.mode == "off":
             return options
-        inspected = self._inspect(options)
-        if inspected is None:
+        try:
+            inspected = self._inspect(options)
+            if inspected is None:
+                return options
+            violations, thread_ids, owner, options = inspected
+            lost: StoreError | None = None
+            if self.continuity is not None:
+                try:
+                    self._split(violations, await self.continuity.acheck(options, thread_ids))
+                except StoreError as exc:
+                    lost = exc
+            taken: list[bool] | StoreError | None = None
+            if thread_ids and owner is not None:
+                try:
+                    taken = await self.store.aclaim([tid for tid, _ in thread_ids], owner, self.ttl_ms)
+                except StoreError as exc:
+                    taken = exc
+        except ThreadPolicyError:
+            raise
+        except Exception as exc:
+            self._internal_error(exc)
             return options
-        violations, thread_ids, owner, options = inspected
-        if self.continuity is not None:
-            try:
-                self._split(violations, await self.continuity.acheck(options, thread_ids))
-            except StoreError as exc:
-                self._uniqueness_failed(exc)
-        if thread_ids and owner is not None:
-            store = self.store
-            try:
-                for tid, path in thread_ids:
-                    if await store.abind(store.key(tid), owner, self.ttl_ms) != owner:
-                        violations.append(overlap(path, uniqueness=self.uniqueness))
-            except StoreError as exc:
-                self._uniqueness_failed(exc)
-        return self._conclude(options, violations) if violations else options
+        return self._settle(options, violations, thread_ids, taken, lost)
 
 
 def _threaded_body(options: Any) -> dict[str, Any] | None:
@@ -244,6 +290,13 @@ def _store_violation(exc: StoreError) -> Violation:
     v = overlap("")
     return Violation(v.code, v.name, f"uniqueness could not be checked ({exc}); on-store-error is 'closed'",
                      "", v.severity)
+
+
+def _internal_violation(exc: Exception) -> Violation:
+    rule = RULES["OTL000"]
+    # The exception's type only: its text may quote the request.
+    return Violation(rule.code, rule.name, f"the request couldn't be checked (internal error: "
+                     f"{type(exc).__name__}); on-internal-error is 'closed'", "", rule.severity)
 
 
 def _with_body(options: Any, body: dict[str, Any]) -> Any:
@@ -299,8 +352,14 @@ def guard(client: C, policy: Policy | None = None, *, mode: str | None = None, s
     original untouched. ``mode`` and ``store`` default to the policy's ``[runtime]`` table;
     ``scope`` is an optional callable returning the current scope (a user or session id).
     """
+    base = type(client)
+    orq = base.__module__.partition(".")[0] == "orq_ai_sdk"
+    if not orq and not (callable(getattr(base, "_prepare_options", None))
+                        and callable(getattr(client, "with_options", None))):
+        raise TypeError(f"guard() takes an openai client ({SUPPORTED}) or orq's Orq, "
+                        f"not {base.__module__}.{base.__qualname__}")
     policy, mode, backend, owns_store = resolve(policy, mode, store)
-    if type(client).__module__.partition(".")[0] == "orq_ai_sdk":
+    if orq:
         from .orq_sdk import guard_orq
 
         return guard_orq(client, policy, mode, backend, scope, owns_store=owns_store)  # type: ignore[no-any-return]
@@ -308,7 +367,6 @@ def guard(client: C, policy: Policy | None = None, *, mode: str | None = None, s
     sdk = getattr(sys.modules.get(type(client).__module__.partition(".")[0]), "__file__", None)
     if sdk:
         g.internal += (os.path.dirname(sdk) + os.sep,)
-    base = type(client)
     existing = getattr(base, "_orq_thread_guard", None)
     if existing is not None:
         base = base.__mro__[1]  # re-guarding replaces the old guard instead of stacking two
@@ -326,4 +384,4 @@ def resolve(policy: Policy | None, mode: str | None, store: str | Store | None) 
     if isinstance(chosen, Store):
         return policy, mode or cfg.mode, chosen, False
     return policy, mode or cfg.mode, open_store(chosen, timeout_ms=cfg.store_timeout_ms,
-                                                capacity=cfg.memory_capacity), True
+                                                capacity=cfg.memory_capacity, secret=cfg.store_key_secret), True

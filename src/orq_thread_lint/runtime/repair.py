@@ -1,7 +1,9 @@
 """The repairs ``mode = "repair"`` may make, and no others: they lose nothing.
 
 - trim whitespace around a thread id (``" user-42 "`` -> ``"user-42"``);
-- drop repeated tags (the first of each stays, in order);
+- drop repeated tags (the first of each stays, in order), in any value the SDK sends as a JSON
+  array: a list or a tuple (the repaired tags are a list). A set, an iterator or another
+  collection has no JSON array form; it is OTL010 (not repairable) and the request is refused;
 - move the thread to the configured ``thread-placement`` when the other place is empty.
 
 Ids are never invented and tags that aren't repeats are never dropped. The caller's objects are
@@ -23,7 +25,7 @@ def _repair_thread(thread: Any) -> Any:
     if isinstance(ident, str) and ident.strip() and ident != ident.strip():
         out = {**out, "id": ident.strip()}
     tags = thread.get("tags")
-    if isinstance(tags, list):
+    if isinstance(tags, (list, tuple)):  # what the rules and json.dumps read as an array
         seen: set[str] = set()
         kept = []
         for tag in tags:
