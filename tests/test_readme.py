@@ -24,7 +24,6 @@ from conftest import BIN, ROOT
 from orq_thread_lint import Policy
 from orq_thread_lint.policy import tomllib  # the stdlib's, or tomli on 3.10
 from router import Router
-from test_runtime_stores import redis_url  # noqa: F401 - the fixture, shared with the store tests
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.M | re.S)
