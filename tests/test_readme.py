@@ -53,7 +53,7 @@ def test_every_block_is_one_this_file_runs() -> None:
 
 # Python -----------------------------------------------------------------------------------------
 
-def test_python_blocks_run_against_the_router_and_redis(router: Router, redis_url: str,  # noqa: F811
+def test_python_blocks_run_against_the_router_and_redis(router: Router, redis_url: str,
                                                         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (block,) = [b for b in blocks("python") if "api.orq.ai/v3/router" in b.text and "thread_scope" in b.text]
     monkeypatch.chdir(tmp_path)  # Policy.load() finds no config here: the recommended preset
