@@ -247,3 +247,19 @@ def test_init_reads_notebooks_cell_by_cell(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert '"case-{case_id}",  # 1 use: bot.ipynb:cell 3:3' in done.stdout
     assert '"triage",  # 1 use: bot.ipynb:cell 3:3' in done.stdout
+
+
+def test_init_proposes_the_base_url_of_a_gateway_the_default_misses(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(
+        'from openai import OpenAI\n\n'
+        'client = OpenAI(base_url="https://llm-gateway.acme.example/v2/router", api_key="k")\n'
+        'other = OpenAI(base_url="https://api.orq.ai/v2/router", api_key="k")\n\n\n'
+        'def reply(user_id, session_id, messages):\n'
+        '    return client.chat.completions.create(model="m", messages=messages,\n'
+        '        extra_body={"orq": {"thread": {"id": f"user-{user_id}-{session_id}"}}})\n', encoding="utf-8")
+    assert run("init", ".", cwd=tmp_path).returncode == 0
+    policy = Policy.from_file(tmp_path / "pyproject.toml")
+    assert policy.config.calls.orq_base_urls == ["orq.ai", "llm-gateway.acme.example"]
+    assert policy.config.thread_placement == "orq"
+    found = {f.code for f in check_paths([str(tmp_path / "app.py")], policy).findings}
+    assert found == set()

@@ -119,7 +119,7 @@ def _placement(placements: Counter[str]) -> tuple[str, str] | None:
     if len(placements) == 1:
         where = next(iter(placements))
         label = "orq.thread" if where == "orq" else "a top-level thread"
-        return where, f"all {total} thread{'s' if total != 1 else ''} seen use {label}"
+        return where, (f"the one thread seen uses {label}" if total == 1 else f"all {total} threads seen use {label}")
     detail = ", ".join(f"{n} {'orq.thread' if k == 'orq' else 'top-level'}" for k, n in placements.most_common())
     return "any", f"both placements are in use ({detail})"
 
