@@ -7,9 +7,15 @@ import json
 import os
 import pty
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
 
 BAD = 'def go(client):\n    client.chat.completions.create(model="m", messages=[], extra_body={"orq": {"thread": {"id": "conversation1"}}})\n'
 CLEAN = 'def go(client, uid, sid):\n    client.chat.completions.create(model="m", messages=[], extra_body={"orq": {"thread": {"id": f"user-{uid}-{sid}"}}})\n'
@@ -269,3 +275,12 @@ def test_watch_checks_again_when_a_file_changes(tmp_path: Path, cli_env: dict[st
 def test_watch_is_refused_with_fix_or_stdin(tmp_path: Path, cli_env: dict[str, str]) -> None:
     assert run(["check", ".", "--watch", "--fix"], tmp_path, cli_env).returncode == 2
     assert run(["check", "-", "--watch"], tmp_path, cli_env, stdin="").returncode == 2
+
+
+def test_show_settings_never_prints_the_store_secret(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.orq-thread-lint.runtime]\nstore-key-secret = "0123456789abcdef-do-not-print"\n', encoding="utf-8")
+    done = run(["check", "--show-settings", "."], tmp_path, cli_env)
+    assert done.returncode == 0, done.stderr
+    assert "do-not-print" not in done.stdout and "# store-key-secret = (set, not shown)" in done.stdout
+    tomllib.loads(done.stdout)  # the unset and hidden keys are comments: the output stays TOML

@@ -10,6 +10,8 @@ from pydantic import BaseModel
 from .policy import TABLE, Policy, display_path
 from .toml_values import key, show_value
 
+_SECRET = frozenset({"store-key-secret"})
+
 
 def show_settings(policy: Policy) -> str:
     source = display_path(policy.source) if policy.source else "none (the built-in \"recommended\" preset)"
@@ -32,6 +34,11 @@ def _fields(model: BaseModel, prefix: str, origins: dict[str, str], lines: list[
         if isinstance(value, BaseModel):
             tables.append((alias, value))
             continue
-        entry = f"{key(alias)} = {show_value(value)}"
         origin = origins.get(f"{prefix}{alias}", "default")
+        if alias in _SECRET and value is not None:
+            entry = f"# {key(alias)} = (set, not shown)"
+        elif value is None:  # TOML has no null: an unset key is shown as a comment
+            entry = f"# {key(alias)} (not set)"
+        else:
+            entry = f"{key(alias)} = {show_value(value)}"
         lines.append(f"{entry:<{width}} # {origin}")
