@@ -23,7 +23,7 @@ from ..policy import Policy
 from ..rules.catalog import RULES
 from ..rules.engine import check_json_request
 from ..rules.overlap import overlap, request_scope
-from ..rules.request import HEADER
+from ..rules.request import HEADER, Api
 from ..values import from_json
 from ..violations import Violation
 from .checkable import uncheckable
@@ -71,6 +71,8 @@ class OrqThreadWarning(UserWarning):
 class Guard:
     """The check every guarded client runs; shared by the client and all its copies."""
 
+    api: Api = "body"  # whose terms a finding's advice uses; front ends with their own say so
+
     def __init__(self, policy: Policy, mode: str, store: Store, scope: Callable[[], object] | None = None,
                  sink: list[Violation] | None = None) -> None:
         if mode not in MODES:
@@ -116,12 +118,12 @@ class Guard:
             found: tuple[Violation, ...] = (refused,)
             thread_ids: tuple[tuple[str, str], ...] = ()
         else:
-            found, thread_ids = check_json_request(body, self.policy, header)
+            found, thread_ids = check_json_request(body, self.policy, header, self.api)
             if found and self.mode == "repair":
                 fixed = repair_body(body, self.policy)
                 if fixed is not None:
                     body = fixed
-                    found, thread_ids = check_json_request(body, self.policy, header)
+                    found, thread_ids = check_json_request(body, self.policy, header, self.api)
         if found and self.mode in ("enforce", "repair"):
             raise ThreadPolicyError(found)
         return list(found), thread_ids, body
