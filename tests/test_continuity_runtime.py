@@ -17,7 +17,9 @@ import pytest
 from openai import AsyncOpenAI, OpenAI
 
 from orq_thread_lint import OrqThreadWarning, Policy, ThreadPolicyError, guard
-from orq_thread_lint.runtime.stores import MemoryStore, SqliteStore, Store
+from orq_thread_lint.rules.continuity import Fingerprinter
+from orq_thread_lint.runtime.stores import SECRET_ENV as STORE_KEY_ENV
+from orq_thread_lint.runtime.stores import MemoryStore, SqliteStore, Store, open_store
 from router import Router
 from test_runtime_stores import store  # noqa: F401 - a fixture (redis_url is in conftest)
 
@@ -78,6 +80,24 @@ def test_the_store_holds_hashes_only(router: Router, tmp_path: Path) -> None:
     assert len(rows) == 3
     dump = repr(rows)
     assert tid not in dump and not any(q in dump for q in QUESTIONS) and "invoices" not in dump
+
+
+@pytest.mark.parametrize("configured", [True, False])
+def test_fingerprints_are_keyed_by_the_stores_own_secret(router: Router, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch, configured: bool) -> None:
+    """One secret for uniqueness and continuity: the setting, else the random one kept in the file."""
+    monkeypatch.delenv(STORE_KEY_ENV, raising=False)
+    path = tmp_path / "threads.db"
+    s = open_store(f"sqlite:///{path}", secret=SECRET if configured else None)
+    kept = sqlite3.connect(path).execute("SELECT value FROM settings").fetchall()
+    assert s.secret == (SECRET.encode() if configured else kept[0][0])
+    g = guard(_client(router), Policy.preset(), mode="enforce", store=s)
+    tid = "chat-5f0e2d1c"
+    assert converse(g, [tid] * 3) == [None, None, None]
+    hasher = Fingerprinter(s.secret)
+    want = hasher.fingerprints([SYSTEM, {"role": "user", "content": QUESTIONS[0]}]).full
+    rows = dict(sqlite3.connect(path).execute("SELECT key, owner FROM continuity").fetchall())
+    assert len(rows) == 3 and rows[want] == hasher.thread(tid)
 
 
 def test_warn_mode_sends_warns_once_and_keeps_following_the_new_thread(router: Router) -> None:
@@ -214,12 +234,12 @@ def test_two_processes_sharing_redis(router: Router, redis_url: str, monkeypatch
 
     from orq_thread_lint.runtime.stores import open_store
 
-    monkeypatch.setenv("ORQ_THREAD_LINT_SECRET", SECRET)
+    monkeypatch.delenv(STORE_KEY_ENV, raising=False)  # the secret both use is the one kept in Redis
     first: list[Any] = [SYSTEM, {"role": "user", "content": QUESTIONS[0]}]
     script = _TURN_ONE.format(tests=str(Path(__file__).parent), url=router.url, redis=redis_url, messages=first,
                               extra=_extra("chat-a1b2c3d4"))
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "ORQ_THREAD_LINT_SECRET": SECRET})
+                          env={k: v for k, v in os.environ.items() if k != STORE_KEY_ENV})
     assert done.returncode == 0, done.stderr
     reply = json.loads(done.stdout)
     g = guard(_client(router), Policy.preset(), mode="enforce", store=open_store(redis_url, timeout_ms=2000))

@@ -194,11 +194,11 @@ class Guard:
 
     def _settle(self, options: Any, violations: list[Violation], thread_ids: tuple[tuple[str, str], ...],
                 taken: list[bool] | StoreError | None, lost: StoreError | None) -> Any:
-        if lost is not None:  # the continuity step's store failed
+        if lost is not None:  # the continuity step's store failed: one report, even if the claim failed too
             self._uniqueness_failed(lost)
-        if isinstance(taken, StoreError):
+        elif isinstance(taken, StoreError):
             self._uniqueness_failed(taken)
-        elif taken:
+        if isinstance(taken, list) and taken:
             violations += [overlap(path, uniqueness=self.uniqueness)
                            for (_, path), other in zip(thread_ids, taken, strict=True) if other]
         return self._conclude(options, violations) if violations else options

@@ -7,7 +7,8 @@ the same for the ids of one request, all or none: a request refused for one id c
 
 Shared stores hold neither thread ids nor scopes in the clear: both are keyed hashes (HMAC-SHA256)
 under a secret from ``ORQ_THREAD_LINT_STORE_KEY`` or ``store-key-secret``; without one, a random
-secret is created once and kept in the store itself (see :func:`configured_secret`).
+secret is created once and kept in the store itself (see :func:`configured_secret`). Continuity
+fingerprints are keyed by the same secret (:meth:`Store.load_secret`).
 """
 
 from __future__ import annotations
@@ -80,6 +81,13 @@ class Store:
     def owner(self, owner: str) -> str:
         """What the store keeps for an owner (shared stores hash it)."""
         return owner_key(owner, self.secret)
+
+    def load_secret(self) -> bytes:
+        """The store's secret, the key of every hash it keeps (uniqueness and continuity alike)."""
+        return self.secret
+
+    async def aload_secret(self) -> bytes:
+        return self.load_secret()
 
     def bind(self, key: str, owner: str, ttl_ms: int) -> str:
         raise NotImplementedError
@@ -414,6 +422,16 @@ class RedisStore(Store):
             except self._errors as exc:
                 raise StoreError(f"redis store: {exc}") from exc
 
+    def load_secret(self) -> bytes:
+        self._load_secret()
+        return self.secret
+
+    async def aload_secret(self) -> bytes:
+        if not self._has_secret:
+            mine = secrets.token_bytes(32)
+            self._adopt(await self._run("SET", _SECRET, mine, "NX", "GET", get=True), mine)
+        return self.secret
+
     def key(self, thread_id: str) -> str:
         self._load_secret()
         return super().key(thread_id)
@@ -469,9 +487,7 @@ class RedisStore(Store):
         return owner if previous is None else _text(previous)
 
     async def aclaim(self, thread_ids: Sequence[str], owner: str, ttl_ms: int) -> list[bool]:
-        if not self._has_secret:
-            mine = secrets.token_bytes(32)
-            self._adopt(await self._run("SET", _SECRET, mine, "NX", "GET", get=True), mine)
+        await self.aload_secret()
         keys, me = [*map(self.key, thread_ids)], self.owner(owner)
         if len(keys) == 1:
             return [await self.abind(keys[0], me, ttl_ms) != me]
