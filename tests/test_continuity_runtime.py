@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from openai import AsyncOpenAI, OpenAI
 
-from orq_thread_lint import OrqThreadWarning, Policy, ThreadPolicyError, guard
+from orq_thread_lint import OrqThreadWarning, Policy, ThreadPolicyError, guard, thread_scope
 from orq_thread_lint.rules.continuity import Fingerprinter
 from orq_thread_lint.runtime.stores import SECRET_ENV as STORE_KEY_ENV
 from orq_thread_lint.runtime.stores import MemoryStore, SqliteStore, Store, open_store
@@ -189,6 +189,31 @@ def test_continuity_can_be_turned_off(router: Router, tmp_path: Path) -> None:
     assert converse(g, [f"chat-{uuid.uuid4()}" for _ in QUESTIONS]) == [None, None, None]
 
 
+@pytest.mark.parametrize("asynchronous", [False, True])
+def test_a_request_refused_only_for_uniqueness_leaves_the_store_as_it_was(
+        router: Router, store: Store, asynchronous: bool) -> None:  # noqa: F811
+    """Bob reuses Alice's id: refused (OTL007) before his conversation's fingerprint is kept, so
+    Carol, sending that same conversation on under her own id, continues nothing."""
+    cls = AsyncOpenAI if asynchronous else OpenAI
+    g = guard(_client(router, cls), Policy.preset(), mode="enforce", store=store)
+    bobs: list[Any] = [SYSTEM, {"role": "user", "content": QUESTIONS[1]}]
+    later = [*bobs, {"role": "assistant", "content": "In the drawer."}, {"role": "user", "content": QUESTIONS[2]}]
+
+    async def send(messages: list[Any], tid: str, scope: str) -> None:
+        with thread_scope(scope):
+            reply = g.chat.completions.create(model="m", messages=messages, extra_body=_extra(tid))
+            if asynchronous:
+                await reply
+
+    asyncio.run(send([SYSTEM, {"role": "user", "content": QUESTIONS[0]}], "chat-a1b2c3d4", "alice"))
+    with pytest.raises(ThreadPolicyError) as info:
+        asyncio.run(send(bobs, "chat-a1b2c3d4", "bob"))
+    assert [v.code for v in info.value.violations] == ["OTL007"]
+    asyncio.run(send(later, "chat-e5f6a7b8", "carol"))  # before the fix: OTL008, split from Bob's refused turn
+    assert len(router.received) == 2
+    store.close()
+
+
 def test_async_client_is_stopped_at_turn_two(router: Router, store: Store) -> None:  # noqa: F811
     g = guard(_client(router, AsyncOpenAI), Policy.preset(), mode="enforce", store=store)
 
@@ -295,6 +320,33 @@ def test_redis_takes_one_round_trip_per_request(redis_url: str, monkeypatch: pyt
         return found
 
     assert asyncio.run(run()) == ["t1"] and len(areads) == 1
+
+
+def test_redis_guard_takes_two_round_trips_per_request(router: Router, redis_url: str,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The look-up, then the claim with the fingerprint's bind: the bind waits for the claim at no
+    round trip more."""
+    import redis.connection
+
+    from orq_thread_lint.runtime.stores import open_store
+
+    s = open_store(redis_url, timeout_ms=2000)
+    g = guard(_client(router), Policy.preset(), mode="enforce", store=s)
+    messages: list[Any] = [SYSTEM, {"role": "user", "content": QUESTIONS[0]}]
+    with thread_scope("alice"):
+        g.chat.completions.create(model="m", messages=messages, extra_body=_extra("chat-a1b2c3d4"))  # loads scripts
+        reads: list[int] = []
+        original = redis.connection.Connection.read_response
+        monkeypatch.setattr(redis.connection.Connection, "read_response",
+                            lambda self, *a, **k: reads.append(1) or original(self, *a, **k))
+        messages += [{"role": "assistant", "content": "In the drawer."}, {"role": "user", "content": QUESTIONS[1]}]
+        g.chat.completions.create(model="m", messages=messages, extra_body=_extra("chat-a1b2c3d4"))
+    assert len(reads) == 2
+    with thread_scope("bob"), pytest.raises(ThreadPolicyError):
+        g.chat.completions.create(model="m", messages=[*messages[:1], {"role": "user", "content": "x"}],
+                                  extra_body=_extra("chat-a1b2c3d4"))
+    assert len(reads) == 4
+    g.close()
 
 
 def test_sqlite_drops_expired_fingerprints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -22,6 +22,8 @@ log = logging.getLogger("orq_thread_lint")
 
 # (fingerprints, the hash stored for the request's thread, its thread id and where it sits)
 Plan = tuple[Fingerprints, str, str | None, str]
+# (a request's own fingerprint, the hash of its thread): bound once the request is accepted
+Pending = tuple[bytes, str]
 
 
 class Continuity:
@@ -32,6 +34,7 @@ class Continuity:
         self.store = store
         self.ttl_ms = policy.config.runtime.ttl_seconds * 1000
         self.bind_split = not refuse
+        self.refuse = refuse
         # An in-process store is never read by anyone else: Python's own keyed hash is enough there.
         # A shared one's secret may live in the store, read on first use (see ``_ready``).
         self.hasher: Fingerprinter | LocalFingerprinter | None = (
@@ -75,20 +78,33 @@ class Continuity:
             return []
         return [thread_split(path, tid)]
 
-    def check(self, options: Any, thread_ids: Sequence[tuple[str, str]]) -> list[Violation]:
-        """The OTL008 findings of a request (raises StoreError when the store fails)."""
+    def check(self, options: Any, thread_ids: Sequence[tuple[str, str]],
+              defer: bool = False) -> tuple[list[Violation], Pending | None]:
+        """The OTL008 findings of a request (raises StoreError when the store fails). ``defer``:
+        look up only, and return the binding for the store's ``claim`` to make once the request's
+        ids are claimed; else it is made in the same step."""
         plan = self.plan(self._ready(), options, thread_ids)
         if plan is None:
-            return []
-        found = self.store.follow(plan[0].full, plan[0].prefixes, plan[1], self.ttl_ms, self.bind_split)
-        return self.verdict(plan, found)
+            return [], None
+        full, pending = self._deferred(plan, defer)
+        found = self.store.follow(full, plan[0].prefixes, plan[1], self.ttl_ms, self.bind_split)
+        return self.verdict(plan, found), pending
 
-    async def acheck(self, options: Any, thread_ids: Sequence[tuple[str, str]]) -> list[Violation]:
+    async def acheck(self, options: Any, thread_ids: Sequence[tuple[str, str]],
+                     defer: bool = False) -> tuple[list[Violation], Pending | None]:
         plan = self.plan(await self._aready(), options, thread_ids)
         if plan is None:
-            return []
-        found = await self.store.afollow(plan[0].full, plan[0].prefixes, plan[1], self.ttl_ms, self.bind_split)
-        return self.verdict(plan, found)
+            return [], None
+        full, pending = self._deferred(plan, defer)
+        found = await self.store.afollow(full, plan[0].prefixes, plan[1], self.ttl_ms, self.bind_split)
+        return self.verdict(plan, found), pending
+
+    @staticmethod
+    def _deferred(plan: Plan, defer: bool) -> tuple[bytes | None, Pending | None]:
+        full = plan[0].full
+        if defer and full is not None:
+            return None, (full, plan[1])
+        return full, None
 
 
 def _messages(options: Any) -> list[Any] | None:

@@ -27,7 +27,7 @@ from ..rules.request import HEADER, Api
 from ..values import from_json
 from ..violations import Violation
 from .checkable import uncheckable
-from .continuity import Continuity
+from .continuity import Continuity, Pending
 from .repair import repair_body
 from .scope import current_scope
 from .stores import Store, StoreError, open_store
@@ -212,15 +212,19 @@ class Guard:
                 return options
             violations, thread_ids, owner, options = inspected
             lost: StoreError | None = None
+            pending: Pending | None = None
             if self.continuity is not None:
+                # Refusing modes may yet refuse it for OTL007: its fingerprint is bound once its ids are claimed.
+                defer = self.continuity.refuse and bool(thread_ids) and owner is not None
                 try:
-                    self._split(violations, self.continuity.check(options, thread_ids))
+                    found, pending = self.continuity.check(options, thread_ids, defer)
+                    self._split(violations, found)
                 except StoreError as exc:
                     lost = exc
             taken: list[bool] | StoreError | None = None
             if thread_ids and owner is not None:  # bound last, all or none: a refused request claims nothing
                 try:
-                    taken = self.store.claim([tid for tid, _ in thread_ids], owner, self.ttl_ms)
+                    taken = self.store.claim([tid for tid, _ in thread_ids], owner, self.ttl_ms, pending)
                 except StoreError as exc:
                     taken = exc
         except ThreadPolicyError:
@@ -240,15 +244,19 @@ class Guard:
                 return options
             violations, thread_ids, owner, options = inspected
             lost: StoreError | None = None
+            pending: Pending | None = None
             if self.continuity is not None:
+                # Refusing modes may yet refuse it for OTL007: its fingerprint is bound once its ids are claimed.
+                defer = self.continuity.refuse and bool(thread_ids) and owner is not None
                 try:
-                    self._split(violations, await self.continuity.acheck(options, thread_ids))
+                    found, pending = await self.continuity.acheck(options, thread_ids, defer)
+                    self._split(violations, found)
                 except StoreError as exc:
                     lost = exc
             taken: list[bool] | StoreError | None = None
             if thread_ids and owner is not None:
                 try:
-                    taken = await self.store.aclaim([tid for tid, _ in thread_ids], owner, self.ttl_ms)
+                    taken = await self.store.aclaim([tid for tid, _ in thread_ids], owner, self.ttl_ms, pending)
                 except StoreError as exc:
                     taken = exc
         except ThreadPolicyError:
