@@ -349,6 +349,23 @@ def test_redis_guard_takes_two_round_trips_per_request(router: Router, redis_url
     g.close()
 
 
+@pytest.mark.parametrize("turns", [1, 2])
+def test_a_dead_store_is_reported_once_whatever_the_conversation(router: Router, turns: int) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens here once it is closed
+    g = guard(_client(router), Policy.preset(), mode="warn", store=f"redis://127.0.0.1:{port}/0")
+    messages = [SYSTEM, {"role": "user", "content": QUESTIONS[0]}][-turns:]
+    with warnings.catch_warnings(record=True) as seen, thread_scope("alice"):
+        warnings.simplefilter("always")
+        g.chat.completions.create(model="m", messages=messages, extra_body=_extra("chat-a1b2c3d4"))
+    ours = [str(w.message) for w in seen if w.category is OrqThreadWarning]
+    assert len(ours) == 1 and ours[0].startswith("uniqueness store failed")
+    assert len(router.received) == 1
+
+
 def test_sqlite_drops_expired_fingerprints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from orq_thread_lint.runtime import stores
 

@@ -83,6 +83,8 @@ class Continuity:
         """The OTL008 findings of a request (raises StoreError when the store fails). ``defer``:
         look up only, and return the binding for the store's ``claim`` to make once the request's
         ids are claimed; else it is made in the same step."""
+        if self.hasher is None and not _has_turns(options):
+            return [], None
         plan = self.plan(self._ready(), options, thread_ids)
         if plan is None:
             return [], None
@@ -92,6 +94,8 @@ class Continuity:
 
     async def acheck(self, options: Any, thread_ids: Sequence[tuple[str, str]],
                      defer: bool = False) -> tuple[list[Violation], Pending | None]:
+        if self.hasher is None and not _has_turns(options):
+            return [], None
         plan = self.plan(await self._aready(), options, thread_ids)
         if plan is None:
             return [], None
@@ -105,6 +109,16 @@ class Continuity:
         if defer and full is not None:
             return None, (full, plan[1])
         return full, None
+
+
+def _has_turns(options: Any) -> bool:
+    """Whether a request may have a conversation to fingerprint (one message has none): a shared
+    store's secret is read only for one, so a one-message request never waits on the store."""
+    try:
+        messages = _messages(options)
+    except Exception:  # plan reports it
+        return True
+    return messages is not None and len(messages) >= 2
 
 
 def _messages(options: Any) -> list[Any] | None:
