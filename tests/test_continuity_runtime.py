@@ -16,8 +16,10 @@ from typing import Any
 import pytest
 from openai import AsyncOpenAI, OpenAI
 
-from orq_thread_lint import OrqThreadWarning, Policy, ThreadPolicyError, guard
-from orq_thread_lint.runtime.stores import MemoryStore, SqliteStore, Store
+from orq_thread_lint import OrqThreadWarning, Policy, ThreadPolicyError, guard, thread_scope
+from orq_thread_lint.rules.continuity import Fingerprinter
+from orq_thread_lint.runtime.stores import SECRET_ENV as STORE_KEY_ENV
+from orq_thread_lint.runtime.stores import MemoryStore, SqliteStore, Store, open_store
 from router import Router
 from test_runtime_stores import store  # noqa: F401 - a fixture (redis_url is in conftest)
 
@@ -78,6 +80,24 @@ def test_the_store_holds_hashes_only(router: Router, tmp_path: Path) -> None:
     assert len(rows) == 3
     dump = repr(rows)
     assert tid not in dump and not any(q in dump for q in QUESTIONS) and "invoices" not in dump
+
+
+@pytest.mark.parametrize("configured", [True, False])
+def test_fingerprints_are_keyed_by_the_stores_own_secret(router: Router, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch, configured: bool) -> None:
+    """One secret for uniqueness and continuity: the setting, else the random one kept in the file."""
+    monkeypatch.delenv(STORE_KEY_ENV, raising=False)
+    path = tmp_path / "threads.db"
+    s = open_store(f"sqlite:///{path}", secret=SECRET if configured else None)
+    kept = sqlite3.connect(path).execute("SELECT value FROM settings").fetchall()
+    assert s.secret == (SECRET.encode() if configured else kept[0][0])
+    g = guard(_client(router), Policy.preset(), mode="enforce", store=s)
+    tid = "chat-5f0e2d1c"
+    assert converse(g, [tid] * 3) == [None, None, None]
+    hasher = Fingerprinter(s.secret)
+    want = hasher.fingerprints([SYSTEM, {"role": "user", "content": QUESTIONS[0]}]).full
+    rows = dict(sqlite3.connect(path).execute("SELECT key, owner FROM continuity").fetchall())
+    assert len(rows) == 3 and rows[want] == hasher.thread(tid)
 
 
 def test_warn_mode_sends_warns_once_and_keeps_following_the_new_thread(router: Router) -> None:
@@ -169,6 +189,31 @@ def test_continuity_can_be_turned_off(router: Router, tmp_path: Path) -> None:
     assert converse(g, [f"chat-{uuid.uuid4()}" for _ in QUESTIONS]) == [None, None, None]
 
 
+@pytest.mark.parametrize("asynchronous", [False, True])
+def test_a_request_refused_only_for_uniqueness_leaves_the_store_as_it_was(
+        router: Router, store: Store, asynchronous: bool) -> None:  # noqa: F811
+    """Bob reuses Alice's id: refused (OTL007) before his conversation's fingerprint is kept, so
+    Carol, sending that same conversation on under her own id, continues nothing."""
+    cls = AsyncOpenAI if asynchronous else OpenAI
+    g = guard(_client(router, cls), Policy.preset(), mode="enforce", store=store)
+    bobs: list[Any] = [SYSTEM, {"role": "user", "content": QUESTIONS[1]}]
+    later = [*bobs, {"role": "assistant", "content": "In the drawer."}, {"role": "user", "content": QUESTIONS[2]}]
+
+    async def send(messages: list[Any], tid: str, scope: str) -> None:
+        with thread_scope(scope):
+            reply = g.chat.completions.create(model="m", messages=messages, extra_body=_extra(tid))
+            if asynchronous:
+                await reply
+
+    asyncio.run(send([SYSTEM, {"role": "user", "content": QUESTIONS[0]}], "chat-a1b2c3d4", "alice"))
+    with pytest.raises(ThreadPolicyError) as info:
+        asyncio.run(send(bobs, "chat-a1b2c3d4", "bob"))
+    assert [v.code for v in info.value.violations] == ["OTL007"]
+    asyncio.run(send(later, "chat-e5f6a7b8", "carol"))  # before the fix: OTL008, split from Bob's refused turn
+    assert len(router.received) == 2
+    store.close()
+
+
 def test_async_client_is_stopped_at_turn_two(router: Router, store: Store) -> None:  # noqa: F811
     g = guard(_client(router, AsyncOpenAI), Policy.preset(), mode="enforce", store=store)
 
@@ -214,12 +259,12 @@ def test_two_processes_sharing_redis(router: Router, redis_url: str, monkeypatch
 
     from orq_thread_lint.runtime.stores import open_store
 
-    monkeypatch.setenv("ORQ_THREAD_LINT_SECRET", SECRET)
+    monkeypatch.delenv(STORE_KEY_ENV, raising=False)  # the secret both use is the one kept in Redis
     first: list[Any] = [SYSTEM, {"role": "user", "content": QUESTIONS[0]}]
     script = _TURN_ONE.format(tests=str(Path(__file__).parent), url=router.url, redis=redis_url, messages=first,
                               extra=_extra("chat-a1b2c3d4"))
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "ORQ_THREAD_LINT_SECRET": SECRET})
+                          env={k: v for k, v in os.environ.items() if k != STORE_KEY_ENV})
     assert done.returncode == 0, done.stderr
     reply = json.loads(done.stdout)
     g = guard(_client(router), Policy.preset(), mode="enforce", store=open_store(redis_url, timeout_ms=2000))
@@ -275,6 +320,50 @@ def test_redis_takes_one_round_trip_per_request(redis_url: str, monkeypatch: pyt
         return found
 
     assert asyncio.run(run()) == ["t1"] and len(areads) == 1
+
+
+def test_redis_guard_takes_two_round_trips_per_request(router: Router, redis_url: str,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The look-up, then the claim with the fingerprint's bind: the bind waits for the claim at no
+    round trip more."""
+    import redis.connection
+
+    from orq_thread_lint.runtime.stores import open_store
+
+    s = open_store(redis_url, timeout_ms=2000)
+    g = guard(_client(router), Policy.preset(), mode="enforce", store=s)
+    messages: list[Any] = [SYSTEM, {"role": "user", "content": QUESTIONS[0]}]
+    with thread_scope("alice"):
+        g.chat.completions.create(model="m", messages=messages, extra_body=_extra("chat-a1b2c3d4"))  # loads scripts
+        reads: list[int] = []
+        original = redis.connection.Connection.read_response
+        monkeypatch.setattr(redis.connection.Connection, "read_response",
+                            lambda self, *a, **k: reads.append(1) or original(self, *a, **k))
+        messages += [{"role": "assistant", "content": "In the drawer."}, {"role": "user", "content": QUESTIONS[1]}]
+        g.chat.completions.create(model="m", messages=messages, extra_body=_extra("chat-a1b2c3d4"))
+    assert len(reads) == 2
+    with thread_scope("bob"), pytest.raises(ThreadPolicyError):
+        g.chat.completions.create(model="m", messages=[*messages[:1], {"role": "user", "content": "x"}],
+                                  extra_body=_extra("chat-a1b2c3d4"))
+    assert len(reads) == 4
+    g.close()
+
+
+@pytest.mark.parametrize("turns", [1, 2])
+def test_a_dead_store_is_reported_once_whatever_the_conversation(router: Router, turns: int) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens here once it is closed
+    g = guard(_client(router), Policy.preset(), mode="warn", store=f"redis://127.0.0.1:{port}/0")
+    messages = [SYSTEM, {"role": "user", "content": QUESTIONS[0]}][-turns:]
+    with warnings.catch_warnings(record=True) as seen, thread_scope("alice"):
+        warnings.simplefilter("always")
+        g.chat.completions.create(model="m", messages=messages, extra_body=_extra("chat-a1b2c3d4"))
+    ours = [str(w.message) for w in seen if w.category is OrqThreadWarning]
+    assert len(ours) == 1 and ours[0].startswith("uniqueness store failed")
+    assert len(router.received) == 1
 
 
 def test_sqlite_drops_expired_fingerprints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -157,6 +157,19 @@ def test_missing_thread_is_reported_and_operations_without_threads_pass(router: 
     assert router.paths == ["/v2/router/embeddings"]
 
 
+def test_advice_is_in_the_sdks_terms(router: Router) -> None:
+    g = guarded(router)
+    with pytest.raises(ThreadPolicyError) as info:
+        g.deployments.invoke(key="k", messages=MSG, metadata={"thread_id": "user-42-9f1c"})
+    assert [v.code for v in info.value.violations] == ["OTL103"]
+    assert "send it as thread={'id': ..., 'tags': [...]}" in str(info.value)
+    assert "orq.thread" not in str(info.value)
+    with pytest.raises(ThreadPolicyError) as info:
+        g.deployments.invoke(key="k", messages=MSG)
+    assert info.value.violations[0].suggestion == "thread={'id': ..., 'tags': [...]}"
+    assert router.paths == []
+
+
 def test_warn_mode_sends_unchanged_and_warns_at_the_callers_line(router: Router) -> None:
     g = guarded(router, mode="warn")
     with warnings.catch_warnings(record=True) as seen:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from ..values import Node, Text, from_json
 from ..violations import Violation
 from .overlap import thread_id_of
-from .request import HEADER, READ_FIELDS, check_request_node
+from .request import HEADER, READ_FIELDS, Api, check_request_node
 from .thread import Emitter, check_thread_node, id_verdict
 
 if TYPE_CHECKING:
@@ -43,15 +43,17 @@ JsonVerdict = tuple[tuple[Violation, ...], tuple[tuple[str, str], ...]]
 Memoised = tuple[tuple[Violation, ...], tuple[int, ...], tuple[str, ...]]
 
 
-def check_json_request(body: dict[str, Any], policy: Policy, header: str | None = None) -> JsonVerdict:
+def check_json_request(body: dict[str, Any], policy: Policy, header: str | None = None,
+                       api: Api = "body") -> JsonVerdict:
     """:func:`check_request` for a decoded JSON body (and the thread header, if any), and the id
-    of each thread found, with where it sits (what uniqueness binds).
+    of each thread found, with where it sits (what uniqueness binds). ``api``: whose wording the
+    advice uses (the client that built the body).
 
     Memoised per policy on what the rules read (see :func:`_request_key`): the turns of a
     conversation repeat its thread, and a new conversation usually differs from the last one
     only by a thread id with the same findings (none).
     """
-    keyed = _request_key(body, header, policy)
+    keyed = _request_key(body, header, policy, api)
     memo = policy.request_verdicts
     if keyed is not None:
         hit = memo.get(keyed[0])
@@ -59,7 +61,7 @@ def check_json_request(body: dict[str, Any], policy: Policy, header: str | None 
             return hit[0], tuple(zip(map(keyed[1].__getitem__, hit[1]), hit[2], strict=True))  # type: ignore[arg-type]
     violations: list[Violation] = []
     found = check_request_node(from_json(body), Emitter(policy, violations),
-                               header=Text(header, HEADER_PATH) if header is not None else None)
+                               header=Text(header, HEADER_PATH) if header is not None else None, api=api)
     where: dict[str, str] = {}
     for f in found:
         tid = thread_id_of(f.node)
@@ -76,7 +78,8 @@ def check_json_request(body: dict[str, Any], policy: Policy, header: str | None 
     return verdict
 
 
-def _request_key(body: dict[str, Any], header: str | None, policy: Policy) -> tuple[bytes, list[str | None]] | None:
+def _request_key(body: dict[str, Any], header: str | None, policy: Policy,
+                 api: Api) -> tuple[bytes, list[str | None]] | None:
     """The memo key, and the thread ids it stands for (at ``orq.thread.id``, ``thread.id`` and the
     header, ``None`` where there is none).
 
@@ -111,7 +114,7 @@ def _request_key(body: dict[str, Any], header: str | None, policy: Policy) -> tu
             stand_ins.append((slot, id_verdict(tid, policy) if verdict is None else verdict, ids.index(tid),
                               bool(tid), bool(tid.strip())))
     try:
-        key = marshal.dumps((tuple(body), stand_ins, read), 2)
+        key = marshal.dumps((api, tuple(body), stand_ins, read), 2)
     except ValueError:
         return None
     return (key, ids) if len(key) <= _KEY_MAX else None

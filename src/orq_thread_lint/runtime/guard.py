@@ -23,11 +23,11 @@ from ..policy import Policy
 from ..rules.catalog import RULES
 from ..rules.engine import check_json_request
 from ..rules.overlap import overlap, request_scope
-from ..rules.request import HEADER
+from ..rules.request import HEADER, Api
 from ..values import from_json
 from ..violations import Violation
 from .checkable import uncheckable
-from .continuity import Continuity
+from .continuity import Continuity, Pending
 from .repair import repair_body
 from .scope import current_scope
 from .stores import Store, StoreError, open_store
@@ -70,6 +70,8 @@ class OrqThreadWarning(UserWarning):
 
 class Guard:
     """The check every guarded client runs; shared by the client and all its copies."""
+
+    api: Api = "body"  # whose terms a finding's advice uses; front ends with their own say so
 
     def __init__(self, policy: Policy, mode: str, store: Store, scope: Callable[[], object] | None = None,
                  sink: list[Violation] | None = None) -> None:
@@ -116,12 +118,12 @@ class Guard:
             found: tuple[Violation, ...] = (refused,)
             thread_ids: tuple[tuple[str, str], ...] = ()
         else:
-            found, thread_ids = check_json_request(body, self.policy, header)
+            found, thread_ids = check_json_request(body, self.policy, header, self.api)
             if found and self.mode == "repair":
                 fixed = repair_body(body, self.policy)
                 if fixed is not None:
                     body = fixed
-                    found, thread_ids = check_json_request(body, self.policy, header)
+                    found, thread_ids = check_json_request(body, self.policy, header, self.api)
         if found and self.mode in ("enforce", "repair"):
             raise ThreadPolicyError(found)
         return list(found), thread_ids, body
@@ -192,11 +194,11 @@ class Guard:
 
     def _settle(self, options: Any, violations: list[Violation], thread_ids: tuple[tuple[str, str], ...],
                 taken: list[bool] | StoreError | None, lost: StoreError | None) -> Any:
-        if lost is not None:  # the continuity step's store failed
+        if lost is not None:  # the continuity step's store failed: one report, even if the claim failed too
             self._uniqueness_failed(lost)
-        if isinstance(taken, StoreError):
+        elif isinstance(taken, StoreError):
             self._uniqueness_failed(taken)
-        elif taken:
+        if isinstance(taken, list) and taken:
             violations += [overlap(path, uniqueness=self.uniqueness)
                            for (_, path), other in zip(thread_ids, taken, strict=True) if other]
         return self._conclude(options, violations) if violations else options
@@ -210,15 +212,19 @@ class Guard:
                 return options
             violations, thread_ids, owner, options = inspected
             lost: StoreError | None = None
+            pending: Pending | None = None
             if self.continuity is not None:
+                # Refusing modes may yet refuse it for OTL007: its fingerprint is bound once its ids are claimed.
+                defer = self.continuity.refuse and bool(thread_ids) and owner is not None
                 try:
-                    self._split(violations, self.continuity.check(options, thread_ids))
+                    found, pending = self.continuity.check(options, thread_ids, defer)
+                    self._split(violations, found)
                 except StoreError as exc:
                     lost = exc
             taken: list[bool] | StoreError | None = None
             if thread_ids and owner is not None:  # bound last, all or none: a refused request claims nothing
                 try:
-                    taken = self.store.claim([tid for tid, _ in thread_ids], owner, self.ttl_ms)
+                    taken = self.store.claim([tid for tid, _ in thread_ids], owner, self.ttl_ms, pending)
                 except StoreError as exc:
                     taken = exc
         except ThreadPolicyError:
@@ -238,15 +244,19 @@ class Guard:
                 return options
             violations, thread_ids, owner, options = inspected
             lost: StoreError | None = None
+            pending: Pending | None = None
             if self.continuity is not None:
+                # Refusing modes may yet refuse it for OTL007: its fingerprint is bound once its ids are claimed.
+                defer = self.continuity.refuse and bool(thread_ids) and owner is not None
                 try:
-                    self._split(violations, await self.continuity.acheck(options, thread_ids))
+                    found, pending = await self.continuity.acheck(options, thread_ids, defer)
+                    self._split(violations, found)
                 except StoreError as exc:
                     lost = exc
             taken: list[bool] | StoreError | None = None
             if thread_ids and owner is not None:
                 try:
-                    taken = await self.store.aclaim([tid for tid, _ in thread_ids], owner, self.ttl_ms)
+                    taken = await self.store.aclaim([tid for tid, _ in thread_ids], owner, self.ttl_ms, pending)
                 except StoreError as exc:
                     taken = exc
         except ThreadPolicyError:

@@ -117,6 +117,8 @@ class OrqChecks:
         self.guards: dict[str, OrqGuard] = {}
         for place in ("top-level", "orq"):
             g = OrqGuard(_placed(policy, place), mode, store, scope, sink)
+            # Advice in the SDK's terms: `thread=` for its own operations, `orq=` for the router's.
+            g.api = "orq-sdk" if place == "top-level" else "orq-router"
             g.internal += internal
             self.guards[place] = g
 

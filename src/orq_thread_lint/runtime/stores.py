@@ -7,7 +7,8 @@ the same for the ids of one request, all or none: a request refused for one id c
 
 Shared stores hold neither thread ids nor scopes in the clear: both are keyed hashes (HMAC-SHA256)
 under a secret from ``ORQ_THREAD_LINT_STORE_KEY`` or ``store-key-secret``; without one, a random
-secret is created once and kept in the store itself (see :func:`configured_secret`).
+secret is created once and kept in the store itself (see :func:`configured_secret`). Continuity
+fingerprints are keyed by the same secret (:meth:`Store.load_secret`).
 """
 
 from __future__ import annotations
@@ -81,6 +82,13 @@ class Store:
         """What the store keeps for an owner (shared stores hash it)."""
         return owner_key(owner, self.secret)
 
+    def load_secret(self) -> bytes:
+        """The store's secret, the key of every hash it keeps (uniqueness and continuity alike)."""
+        return self.secret
+
+    async def aload_secret(self) -> bytes:
+        return self.load_secret()
+
     def bind(self, key: str, owner: str, ttl_ms: int) -> str:
         raise NotImplementedError
 
@@ -94,16 +102,22 @@ class Store:
             out.append(None if held == owner else held)
         return out
 
-    def claim(self, thread_ids: Sequence[str], owner: str, ttl_ms: int) -> list[bool]:
+    def claim(self, thread_ids: Sequence[str], owner: str, ttl_ms: int,
+              then: tuple[bytes, str] | None = None) -> list[bool]:
         """Claim a request's thread ids for ``owner``, all or none; per id, whether another owner
-        holds it (then none was claimed)."""
-        return [held is not None for held in self.bind_all([*map(self.key, thread_ids)], self.owner(owner), ttl_ms)]
+        holds it (then none was claimed). ``then``: a continuity fingerprint and its thread's hash,
+        bound (as :meth:`follow` binds) only once the ids are claimed."""
+        taken = [held is not None for held in self.bind_all([*map(self.key, thread_ids)], self.owner(owner), ttl_ms)]
+        if then is not None and not any(taken):
+            self.follow(then[0], (), then[1], ttl_ms, True)
+        return taken
 
     async def abind(self, key: str, owner: str, ttl_ms: int) -> str:
         return await asyncio.to_thread(self.bind, key, owner, ttl_ms)
 
-    async def aclaim(self, thread_ids: Sequence[str], owner: str, ttl_ms: int) -> list[bool]:
-        return await asyncio.to_thread(self.claim, thread_ids, owner, ttl_ms)
+    async def aclaim(self, thread_ids: Sequence[str], owner: str, ttl_ms: int,
+                     then: tuple[bytes, str] | None = None) -> list[bool]:
+        return await asyncio.to_thread(self.claim, thread_ids, owner, ttl_ms, then)
 
     # Continuity (OTL008): fingerprints of message lists mapped to (a hash of) their thread id.
     def follow(self, full: bytes | None, prefixes: Sequence[bytes], owner: str, ttl_ms: int,
@@ -156,10 +170,15 @@ class MemoryStore(Store):
                 self._data.popitem(last=False)
             return owner
 
-    def claim(self, thread_ids: Sequence[str], owner: str, ttl_ms: int) -> list[bool]:
+    def claim(self, thread_ids: Sequence[str], owner: str, ttl_ms: int,
+              then: tuple[bytes, str] | None = None) -> list[bool]:
         if len(thread_ids) == 1:  # nearly every request: no lists to build
-            return [self.bind(thread_ids[0], owner, ttl_ms) != owner]
-        return [held is not None for held in self.bind_all(thread_ids, owner, ttl_ms)]
+            taken = [self.bind(thread_ids[0], owner, ttl_ms) != owner]
+        else:
+            taken = [held is not None for held in self.bind_all(thread_ids, owner, ttl_ms)]
+        if then is not None and not any(taken):
+            self.follow(then[0], (), then[1], ttl_ms, True)
+        return taken
 
     def bind_all(self, keys: Sequence[str], owner: str, ttl_ms: int) -> list[str | None]:
         now = time.monotonic()
@@ -183,8 +202,9 @@ class MemoryStore(Store):
     async def abind(self, key: str, owner: str, ttl_ms: int) -> str:
         return self.bind(key, owner, ttl_ms)  # never blocks for long: no thread hop
 
-    async def aclaim(self, thread_ids: Sequence[str], owner: str, ttl_ms: int) -> list[bool]:
-        return self.claim(thread_ids, owner, ttl_ms)
+    async def aclaim(self, thread_ids: Sequence[str], owner: str, ttl_ms: int,
+                     then: tuple[bytes, str] | None = None) -> list[bool]:
+        return self.claim(thread_ids, owner, ttl_ms, then)
 
     def follow(self, full: bytes | None, prefixes: Sequence[bytes], owner: str, ttl_ms: int,
                bind_split: bool) -> list[str | None]:
@@ -392,6 +412,7 @@ class RedisStore(Store):
         self._sync = redis.Redis.from_url(url, **options)
         self._bind_all = self._sync.register_script(_BIND_ALL)
         self._follow = self._sync.register_script(_FOLLOW)
+        self._claim_then_follow = self._sync.register_script(_CLAIM_THEN_FOLLOW)
         self._noscript = redis.exceptions.NoScriptError
         self._async_options = {**options, "retry": redis.asyncio.retry.Retry(NoBackoff(), 0)}
         # One asyncio client per event loop: a connection belongs to the loop that opened it.
@@ -413,6 +434,16 @@ class RedisStore(Store):
                 self._adopt(self._sync.set(_SECRET, mine, nx=True, get=True), mine)
             except self._errors as exc:
                 raise StoreError(f"redis store: {exc}") from exc
+
+    def load_secret(self) -> bytes:
+        self._load_secret()
+        return self.secret
+
+    async def aload_secret(self) -> bytes:
+        if not self._has_secret:
+            mine = secrets.token_bytes(32)
+            self._adopt(await self._run("SET", _SECRET, mine, "NX", "GET", get=True), mine)
+        return self.secret
 
     def key(self, thread_id: str) -> str:
         self._load_secret()
@@ -468,11 +499,29 @@ class RedisStore(Store):
         previous = await self._run("SET", key, owner, "NX", "GET", "PX", ttl_ms, get=True)
         return owner if previous is None else _text(previous)
 
-    async def aclaim(self, thread_ids: Sequence[str], owner: str, ttl_ms: int) -> list[bool]:
-        if not self._has_secret:
-            mine = secrets.token_bytes(32)
-            self._adopt(await self._run("SET", _SECRET, mine, "NX", "GET", get=True), mine)
+    def claim(self, thread_ids: Sequence[str], owner: str, ttl_ms: int,
+              then: tuple[bytes, str] | None = None) -> list[bool]:
+        if then is None:
+            return super().claim(thread_ids, owner, ttl_ms)
+        keys = [*map(self.key, thread_ids), CONTINUITY_NAMESPACE + then[0].hex()]
+        try:  # the claim and the fingerprint's bind in one script: no round trip more
+            reply = self._claim_then_follow(keys=keys, args=[self.owner(owner), ttl_ms, then[1]])
+        except self._errors as exc:
+            raise StoreError(f"redis store: {exc}") from exc
+        return [bool(_text(h)) for h in reply]
+
+    async def aclaim(self, thread_ids: Sequence[str], owner: str, ttl_ms: int,
+                     then: tuple[bytes, str] | None = None) -> list[bool]:
+        await self.aload_secret()
         keys, me = [*map(self.key, thread_ids)], self.owner(owner)
+        if then is not None:
+            keys.append(CONTINUITY_NAMESPACE + then[0].hex())
+            args = (len(keys), *keys, me, ttl_ms, then[1])
+            try:
+                reply = await self._run("EVALSHA", self._claim_then_follow.sha, *args)
+            except self._noscript:
+                reply = await self._run("EVAL", _CLAIM_THEN_FOLLOW, *args)  # first use on this server
+            return [bool(_text(h)) for h in reply]
         if len(keys) == 1:
             return [await self.abind(keys[0], me, ttl_ms) != me]
         return [bool(_text(h)) for h in await self._run("EVAL", _BIND_ALL, len(keys), *keys, me, ttl_ms)]
@@ -599,6 +648,27 @@ if binds and (bind_split or not splits) then
   redis.call('SET', full, value, 'PX', ttl)
 end
 return found
+"""
+
+
+# A request's claim, then (all claimed) its fingerprint bound as `_FOLLOW` binds it (keys: the
+# thread ids' keys, then the fingerprint's; args: the owner, the ttl, the thread's hash).
+_CLAIM_THEN_FOLLOW = """
+local n, owner, ttl = #KEYS - 1, ARGV[1], ARGV[2]
+local held, other = {}, false
+for i = 1, n do
+  local v = redis.call('GET', KEYS[i])
+  if v and v ~= owner then held[i] = v; other = true else held[i] = '' end
+end
+if not other then
+  for i = 1, n do redis.call('SET', KEYS[i], owner, 'NX', 'PX', ttl) end
+  local full = KEYS[#KEYS]
+  local previous = redis.call('GET', full)
+  local value = ARGV[3]
+  if previous and previous ~= ARGV[3] then value = '""" + AMBIGUOUS + """' end
+  redis.call('SET', full, value, 'PX', ttl)
+end
+return held
 """
 
 
