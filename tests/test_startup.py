@@ -40,6 +40,8 @@ def test_commands_import_only_what_they_use(args: list[str], tmp_path: Path) -> 
     assert "orq_thread_lint.cli" in loaded
     heavy = sorted(m for m in loaded if m.split(".")[0] in HEAVY or m.startswith(HEAVY))
     assert heavy == []
+    # The notebook front end loads only when a notebook is met.
+    assert ("orq_thread_lint.static.notebook" in loaded) == (args[-1] == "clean.ipynb")
 
 
 def test_a_file_with_findings_does_load_the_parser(tmp_path: Path) -> None:

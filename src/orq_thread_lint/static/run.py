@@ -18,7 +18,6 @@ from .cache import DEFAULT_DIR, Cache
 from .checker import FileResult, _invalid, check_bytes
 from .discover import Selector
 from .files import Snapshot, read_source
-from .notebook import check_notebook, is_notebook
 
 # Below this many files to parse, starting workers costs more than it saves.
 _PARALLEL_MIN = 48
@@ -69,7 +68,7 @@ def _check(item: Item, policy: Policy, fix: bool) -> Outcome:
     if item.known == key and not fix:
         return Outcome(item.path, None, key)
     try:
-        check = check_notebook if is_notebook(path.name) else check_bytes
+        check = front_end(path.name)
         result = check(data, path.as_posix(), policy, item.ignored, fix=fix)
     except Exception as exc:  # a bug of ours must cost one file, not the run; never cached
         failure = _invalid(path.as_posix(), f"internal error while checking this file: {exc!r}; please report it")
@@ -80,6 +79,15 @@ def _check(item: Item, policy: Policy, fix: bool) -> Outcome:
 def _check_chunk(chunk: Sequence[Item], fix: bool) -> list[Outcome]:
     policy = _WORKER_POLICY[0]
     return [_check(item, policy, fix) for item in chunk]
+
+
+def front_end(name: str) -> Callable[..., FileResult]:
+    """How a file is checked: a notebook through its own front end (loaded only when one is met)."""
+    if name.endswith(".ipynb"):
+        from .notebook import check_notebook
+
+        return check_notebook
+    return check_bytes
 
 
 def default_jobs() -> int:
@@ -113,7 +121,7 @@ def check_paths(paths: Iterable[str], policy: Policy, *, fix: bool = False, diff
             run.findings.extend(cache.reuse(path, path.as_posix()) or [])
             continue
         collect(run, outcome.result, path, write=fix and not diff, snapshot=outcome.snapshot,
-                recheck=functools.partial(check_notebook if is_notebook(path.name) else check_bytes,
+                recheck=functools.partial(front_end(path.name),
                                           filename=outcome.result.filename, policy=policy,
                                           ignored=selector.ignored_codes(path)))
         if cache is not None and outcome.digest is not None:
@@ -196,7 +204,7 @@ def collect(run: RunResult, result: FileResult, path: Path | None, *, write: boo
 
 def check_stdin(data: bytes, filename: str, policy: Policy, *, fix: bool, diff: bool) -> RunResult:
     selector = Selector(policy)
-    check = check_notebook if is_notebook(filename) else check_bytes
+    check = front_end(filename)
     result = check(data, filename, policy, selector.ignored_codes(Path(filename)), fix=fix or diff)
     run = RunResult(files=1)
     collect(run, result, None, write=False)
