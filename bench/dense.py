@@ -51,8 +51,10 @@ def densify(source: str, start: int = 0) -> tuple[str, int]:
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
             first = node.body[0]
-            if first.lineno > node.lineno and first.col_offset > node.col_offset:
-                places.append((first.lineno, first.col_offset, isinstance(node, ast.AsyncFunctionDef)))
+            # a decorated first statement starts at its first decorator
+            row = min([first.lineno, *(d.lineno for d in getattr(first, "decorator_list", []))])
+            if row > node.lineno and first.col_offset > node.col_offset:
+                places.append((row, first.col_offset, isinstance(node, ast.AsyncFunctionDef)))
     count = 0
     for lineno, col, is_async in sorted(places, reverse=True):
         line = lines[lineno - 1]
