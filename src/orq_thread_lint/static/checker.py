@@ -23,6 +23,7 @@ from ..violations import Violation
 from . import unused_noqa
 from .comments import Comments, scan
 from .noqa import SKIP_FILE
+from .scopes import Words
 from .segments import Prefilter, Segment, line_starts, plan, source_lines
 
 if TYPE_CHECKING:
@@ -100,14 +101,14 @@ def analyse(text: str, encoding: str, filename: str, policy: Policy,
         return _invalid(filename, f"can't parse: {exc}")
     lines = source_lines(text)
     rows = gate(policy).rows(text, line_starts(lines)) if gates else None
-    found = plan(tree, targets(policy), rows, outermost=not gates)
+    words = Words(text if gates else None)
+    found = plan(tree, targets(policy), rows, words.rows("orq_ai_sdk"), outermost=not gates)
     if not found:
         return None
     from .resolve import FileContext
-    from .scopes import Words
     from .visitor import check_sites, collect
 
-    ctx = FileContext(lines, tree, Words(text if gates else None))
+    ctx = FileContext(lines, tree, words)
     segments = _segments(ctx, found)
     ctx.cover(segments)
     out: list[Violation] = []

@@ -14,9 +14,10 @@ from __future__ import annotations
 import ast
 import re
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from collections.abc import Mapping as Mapping_
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, AnyStr, Generic
 
 from .scopes import FUNCTIONS, own_exprs, statements
 
@@ -32,9 +33,9 @@ ORQ_SDK_CALLS = (
 # OpenTelemetry calls that may set `orq.thread_id` / `orq.tags` on a span.
 SPAN_CALLS = ("set_attribute", "set_attributes", "start_span", "start_as_current_span")
 # orq SDK thread models (`Thread(...)`, `models.ThreadTypedDict(...)`, `ResponseThread(...)`): a
-# model is only known by its import from orq's SDK, so a file that uses one holds both words,
-# aliases included (the import names the model).
-MODEL_WORDS = (b"orq_ai_sdk", b"Thread")
+# model is only known by its import from orq's SDK, so a file that calls one names the SDK and
+# either calls a name ending in `Thread`/`ThreadTypedDict` or imports one under an alias.
+SDK_MODULE = b"orq_ai_sdk"
 THREAD_MODEL = re.compile(r"\w*Thread(?:TypedDict)?\Z")
 # Attribute names that sit inside a call chain without changing what is called.
 TRANSPARENT = frozenset({"with_options", "with_raw_response", "with_streaming_response", "beta"})
@@ -44,16 +45,13 @@ TRANSPARENT = frozenset({"with_options", "with_raw_response", "with_streaming_re
 _SEP = rb"(?:[ \t\r\n\\]|#[^\n]*\n)*"
 
 
-_EQUALS = re.compile(_SEP + b"=")
-_TEXT_EQUALS = re.compile(_EQUALS.pattern.decode())
-
-
 class Prefilter:
     """Proves a file holds nothing the visitor would look at, from its bytes alone.
 
-    A candidate needs an ``"orq"`` key, an ``orq=`` keyword, a span method's name, the word
-    ``Thread`` (every thread model's name and import holds it), or the last two names of a target or
-    orq SDK call (split over lines, continuations and comments as Python allows). The search
+    A candidate needs an ``"orq"`` dict key, an ``orq=`` keyword, a span method's name, a call of
+    a name ending in ``Thread``/``ThreadTypedDict`` or an alias of one (in a file naming orq's SDK),
+    or the last two names of a target or orq SDK call (split over lines, continuations and
+    comments as Python allows). The search
     finds the first name of each pair at C speed and looks at what follows only there.
     """
 
@@ -75,50 +73,77 @@ class Prefilter:
         for word in anywhere:
             if any(other != word and other in word for other in anywhere):
                 del self.follow[word]
+        self._bytes = _patterns(self.follow, text=False)
         # The same search over text, for the rows it hits (the ast gate looks only there).
-        self.text_follow = {word.decode(): None if p is None else re.compile(p.pattern.decode())
-                            for word, p in self.follow.items()}
+        self._text = _patterns(self.follow, text=True)
 
     def may_hold(self, data: bytes) -> bool:
-        if all(word in data for word in MODEL_WORDS):
-            return True
-        i = data.find(b"orq")
-        while i >= 0:
-            before, after = data[i - 1 : i], data[i + 3 : i + 4]
-            if before in (b'"', b"'") and after == before:
-                return True
-            if not (before.isalnum() or before == b"_") and _EQUALS.match(data, i + 3):
-                return True
-            i = data.find(b"orq", i + 3)
-        for word, pattern in self.follow.items():
-            i = data.find(word)
-            while i >= 0:
-                if pattern is None or pattern.match(data, i + len(word)):
-                    return True
-                i = data.find(word, i + len(word))
-        return False
-
+        return next(_hits(data, self._bytes), None) is not None
 
     def rows(self, text: str, starts: Sequence[int]) -> list[int] | None:
         """The rows where :meth:`may_hold` finds something, sorted; None when any row may hold a
-        candidate (a file that uses orq SDK models: an alias of one is any name)."""
-        if all(word.decode() in text for word in MODEL_WORDS):
-            return None
+        candidate (a file that imports an orq SDK model under an alias: a call of it has any name)."""
         found: set[int] = set()
-        i = text.find("orq")
-        while i >= 0:
-            before, after = text[i - 1 : i], text[i + 3 : i + 4]
-            if (before in ('"', "'") and after == before) or (
-                    not (before.isalnum() or before == "_") and _TEXT_EQUALS.match(text, i + 3)):
-                found.add(bisect_right(starts, i))
-            i = text.find("orq", i + 3)
-        for word, pattern in self.text_follow.items():
-            i = text.find(word)
-            while i >= 0:
-                if pattern is None or pattern.match(text, i + len(word)):
-                    found.add(bisect_right(starts, i))
-                i = text.find(word, i + len(word))
+        for at in _hits(text, self._text):
+            if at < 0:
+                return None
+            found.add(bisect_right(starts, at))
         return sorted(found)
+
+
+@dataclass(frozen=True)
+class _Patterns(Generic[AnyStr]):
+    """What the byte scan looks for, as bytes (files) or as text (rows)."""
+
+    orq: AnyStr
+    quotes: tuple[AnyStr, AnyStr]
+    sdk: AnyStr
+    class_kw: AnyStr
+    newline: AnyStr
+    underscore: AnyStr
+    key: re.Pattern[AnyStr]  # after a quoted "orq": a dict key
+    equals: re.Pattern[AnyStr]  # after orq: a keyword
+    model_call: re.Pattern[AnyStr]
+    model_alias: re.Pattern[AnyStr]
+    follow: dict[AnyStr, re.Pattern[AnyStr] | None]
+
+
+def _patterns(follow: dict[bytes, re.Pattern[bytes] | None], text: bool) -> _Patterns[Any]:
+    def make(p: bytes) -> re.Pattern[Any]:
+        return re.compile(p.decode() if text else p)
+
+    def word(w: bytes) -> Any:
+        return w.decode() if text else w
+
+    return _Patterns(word(b"orq"), (word(b'"'), word(b"'")), word(SDK_MODULE), word(b"class "), word(b"\n"),
+                     word(b"_"),
+                     make(_SEP + b":"), make(_SEP + b"="), make(rb"Thread(?:TypedDict)?" + _SEP + rb"\("),
+                     make(rb"Thread\w*[ \t\\\r\n]+as\b"),
+                     {word(w): None if p is None else make(p.pattern) for w, p in follow.items()})
+
+
+def _hits(data: AnyStr, p: _Patterns[AnyStr]) -> Iterator[int]:
+    """Offsets where a candidate may start (-1: anywhere), in the order found."""
+    if p.sdk in data:
+        if p.model_alias.search(data):
+            yield -1
+        for m in p.model_call.finditer(data):
+            line = data.rfind(p.newline, 0, m.start()) + 1
+            if not data[line : m.start()].lstrip().startswith(p.class_kw):  # a model's own class
+                yield m.start()
+    i = data.find(p.orq)
+    while i >= 0:
+        before, after = data[i - 1 : i], data[i + 3 : i + 4]
+        if (before in p.quotes and after == before and p.key.match(data, i + 4)) or (
+                not (before.isalnum() or before == p.underscore) and p.equals.match(data, i + 3)):
+            yield i
+        i = data.find(p.orq, i + 3)
+    for word, pattern in p.follow.items():
+        i = data.find(word)
+        while i >= 0:
+            if pattern is None or pattern.match(data, i + len(word)):
+                yield i
+            i = data.find(word, i + len(word))
 
 
 def chain(func: ast.expr) -> list[str] | None:
@@ -239,12 +264,13 @@ class Segment:
         return self._defs.get((row, name))
 
 
-def thread_model_aliases(tree: ast.Module) -> frozenset[str] | None:
+def thread_model_aliases(tree: ast.Module, rows: Sequence[int] | None) -> frozenset[str] | None:
     """Local names of orq SDK thread models (``import Thread as T``), for the gate, which sees no
-    scopes; None when the file imports nothing from orq's SDK (then no call is a model)."""
+    scopes; None when the file imports nothing from orq's SDK (then no call is a model). ``rows``:
+    where the SDK's name is written (an import of it names it)."""
     out: set[str] = set()
     seen = False
-    for node in ast.walk(tree):
+    for node, _ in statements(tree.body, rows):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "orq_ai_sdk":
             seen = True
             out.update(a.asname or a.name for a in node.names if THREAD_MODEL.match(a.name))
@@ -256,12 +282,13 @@ def thread_model_aliases(tree: ast.Module) -> frozenset[str] | None:
 COMPOUND = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, *FUNCTIONS, ast.ClassDef)
 
 
-def plan(tree: ast.Module, targets: Sequence[str], rows: Sequence[int] | None,
+def plan(tree: ast.Module, targets: Sequence[str], rows: Sequence[int] | None, sdk_rows: Sequence[int] | None,
          outermost: bool = False) -> list[tuple[ast.stmt, tuple[ast.AST, ...], bool]]:
     """The statements holding candidates, each with its path and whether only its header does
     (a compound statement's test, items, decorators...). Only statements on ``rows`` are looked
-    at (None: all). ``outermost`` asks for the module-level statements instead (the gate-free run)."""
-    models = thread_model_aliases(tree) if rows is None else None
+    at (None: all); ``sdk_rows`` are where orq's SDK is named. ``outermost`` asks for the
+    module-level statements instead (the gate-free run)."""
+    models = thread_model_aliases(tree, sdk_rows) if sdk_rows is None or sdk_rows else None
 
     def is_candidate(node: ast.AST) -> bool:
         if isinstance(node, ast.Call):
