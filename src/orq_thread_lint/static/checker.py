@@ -210,15 +210,21 @@ def fix_text(text: str, encoding: str, filename: str, policy: Policy,
     return text, fixed
 
 
+def passes_gate(data: bytes, policy: Policy, ignored: frozenset[str] = frozenset()) -> bool:
+    """Whether a file's bytes may hold something to report (else checking it finds nothing)."""
+    if SKIP_FILE in data:
+        return False
+    stale_noqa = policy.enabled(unused_noqa.CODE) and not unused_noqa.CODE.startswith(tuple(ignored))
+    return gate(policy).may_hold(data) or (stale_noqa and b"noqa" in data.lower())
+
+
 def check_bytes(data: bytes, filename: str, policy: Policy, ignored: frozenset[str] = frozenset(),
                 fix: bool = False, prefilter: bool = True) -> FileResult:
     """Check one file's bytes. ``prefilter=False`` parses every file (what the tests compare with)."""
     result = FileResult(filename)
-    if SKIP_FILE in data:
+    if SKIP_FILE in data or (prefilter and not passes_gate(data, policy, ignored)):
         return result
     stale_noqa = policy.enabled(unused_noqa.CODE) and not unused_noqa.CODE.startswith(tuple(ignored))
-    if prefilter and not gate(policy).may_hold(data) and not (stale_noqa and b"noqa" in data.lower()):
-        return result
     try:
         text, encoding = decode(data)
     except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
