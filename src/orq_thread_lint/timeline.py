@@ -4,8 +4,10 @@ Request order is file order, unless ``--time-field`` names each record's time: t
 held in a buffer ordered by time and compared once nothing earlier can still arrive within the
 TTL window (or the buffer is full), so logs written out of order by several workers are read in
 the order their requests were sent. What is kept per record is its fingerprints, thread id and
-line, never its messages: memory is bounded by ``runtime.memory-capacity`` fingerprints and as
-many buffered records, whatever the size of the log.
+line, never its messages (but for the last request of each of the 1,024 threads seen last, at
+most 32,768 messages in all, which spares hashing a turn's history again: see
+:class:`~orq_thread_lint.rules.continuity.Following`): memory is bounded by
+``runtime.memory-capacity`` fingerprints and as many buffered records, whatever the size of the log.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any, NamedTuple
 
 from .policy import Policy
 from .report import Finding
-from .rules.continuity import Fingerprints, Index, LocalFingerprinter, messages_of, thread_split
+from .rules.continuity import Earlier, Fingerprints, Following, Index, messages_of, thread_split
 
 
 class _Request(NamedTuple):
@@ -43,7 +45,7 @@ class Timeline:
         self.ttl = float(cfg.ttl_seconds)
         self.time_path = tuple(time_field.split(".")) if time_field else None
         self.index = Index(self.capacity, self.ttl if time_field else None)
-        self.hasher = LocalFingerprinter()  # nothing leaves the process
+        self.hasher = Following()  # nothing leaves the process
         self._pending: list[tuple[float, int, _Request]] = []
         self._seq = 0
         self._latest = -math.inf
@@ -53,13 +55,13 @@ class Timeline:
         """Take a record (its thread ids as the rules found them); the OTL008 findings now due."""
         if not self.enabled:
             return []
-        prints = self.hasher.fingerprints(messages_of(body))
+        tid, path = thread_ids[0] if thread_ids else (None, "orq.thread")
+        prints = self.hasher.following(messages_of(body), tid)
         if prints.full is None and not prints.prefixes:
             return []
-        tid, path = thread_ids[0] if thread_ids else (None, "orq.thread")
+        if self.time_path is None:  # in file order: compared now, nothing kept but its fingerprints
+            return _finding(filename, row, column, path, tid, self.index.check(prints, tid, f"{filename}:{row}"))
         request = _Request(filename, row, column, prints, tid, path)
-        if self.time_path is None:
-            return self._follow(request, 0.0)
         when = _time(body, self.time_path)
         when = self._latest if when is None else when  # no time: it comes where it stands in the file
         if when == -math.inf:
@@ -84,10 +86,14 @@ class Timeline:
 
     def _follow(self, request: _Request, when: float) -> list[Finding]:
         earlier = self.index.check(request.prints, request.thread_id, request.where, when)
-        if earlier is None:
-            return []
-        violation = thread_split(request.path, request.thread_id, earlier.where, earlier.thread_id)
-        return [Finding(request.filename, request.row, request.column, violation)]
+        return _finding(request.filename, request.row, request.column, request.path, request.thread_id, earlier)
+
+
+def _finding(filename: str, row: int, column: int, path: str, thread_id: str | None,
+             earlier: Earlier | None) -> list[Finding]:
+    if earlier is None:
+        return []
+    return [Finding(filename, row, column, thread_split(path, thread_id, earlier.where, earlier.thread_id))]
 
 
 def _time(body: dict[str, Any], path: tuple[str, ...]) -> float | None:
