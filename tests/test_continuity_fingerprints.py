@@ -1,7 +1,6 @@
-"""``validate``'s fingerprints (a hash chain that reuses each thread's previous turn, see
-``Following``) give exactly the OTL008 findings of the definitions they stand in for: BLAKE2b's
-``Fingerprinter`` (what shared stores get), and the list-hashing LocalFingerprinter of before the
-chain. Generated logs (hypothesis draws the seeds) with interleaved conversations, id switches,
+"""``validate``'s fingerprints (LocalFingerprinter's hash chain) give exactly the OTL008 findings
+of the definitions they stand in for: BLAKE2b's ``Fingerprinter`` (what shared stores get), and
+the list-hashing LocalFingerprinter of before the chain. Generated logs (hypothesis draws the seeds) with interleaved conversations, id switches,
 requests without an id, retries, tool calls, content parts and messages with empty fields."""
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from hypothesis import strategies as st
 from orq_thread_lint import Policy, timeline
 from orq_thread_lint.audit import validate
 from orq_thread_lint.rules import continuity
-from orq_thread_lint.rules.continuity import MAX_PREFIXES, NOTHING, Fingerprinter, Fingerprints, Following
+from orq_thread_lint.rules.continuity import MAX_PREFIXES, NOTHING, Fingerprinter, Fingerprints, LocalFingerprinter
 from test_continuity_properties import conversation, interleave, requests_of
 
 SEEDS = st.integers(0, 2**64).map(random.Random)
@@ -58,16 +57,6 @@ def _local(items: list[object]) -> bytes:
     return hash(tuple(items)).to_bytes(8, "little", signed=True)
 
 
-class _Stateless:
-    """A fingerprinter as ``Timeline`` uses one, remembering nothing between requests."""
-
-    def __init__(self, hasher: Any) -> None:
-        self.hasher = hasher
-
-    def following(self, messages: list[Any] | None, thread_id: str | None) -> Fingerprints:
-        return self.hasher.fingerprints(messages)  # type: ignore[no-any-return]
-
-
 def _with_empty_fields(message: dict[str, Any], rng: random.Random) -> dict[str, Any]:
     """The same message as some loggers write it: an empty field more (same identity)."""
     return {**message, rng.choice(["name", "tool_calls", "refusal"]): rng.choice([None, []])}
@@ -91,7 +80,7 @@ def _log(path: Path, rng: random.Random, empty_fields: bool) -> None:
 
 def _splits(path: Path, make: Any, monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str]]:
     with monkeypatch.context() as m:
-        m.setattr(timeline, "Following", make)
+        m.setattr(timeline, "LocalFingerprinter", make)
         found = validate([str(path)], Policy.preset())
     return [(f.row, f.violation.message) for f in found if f.violation.code == "OTL008"]
 
@@ -103,11 +92,10 @@ def test_the_chain_finds_what_the_definitions_find(tmp_path_factory: pytest.Temp
     path = tmp_path_factory.mktemp("logs") / "requests.jsonl"
     _log(path, rng, empty_fields)
     with pytest.MonkeyPatch.context() as mp:
-        chained = _splits(path, Following, mp)
-        assert chained == _splits(path, lambda: Following(threads=3, messages=40), mp)  # evicting all the time
-        assert chained == _splits(path, lambda: _Stateless(Fingerprinter(os.urandom(32))), mp)
+        chained = _splits(path, LocalFingerprinter, mp)
+        assert chained == _splits(path, lambda: Fingerprinter(os.urandom(32)), mp)
         if not empty_fields:  # which the list-hashing one told apart from the message without them
-            assert chained == _splits(path, lambda: _Stateless(_ListHashing()), mp)
+            assert chained == _splits(path, _ListHashing, mp)
     assert chained or not path.read_text()  # 40 conversations with switches: some splits
 
 
@@ -118,5 +106,5 @@ def test_an_empty_field_does_not_change_a_messages_fingerprint() -> None:
     logged = [plain[0], {"role": "user", "content": "q", "name": None}]
     strong = Fingerprinter(os.urandom(32))
     assert strong.fingerprints(plain) == strong.fingerprints(logged)
-    assert continuity.LocalFingerprinter().fingerprints(plain) == continuity.LocalFingerprinter().fingerprints(logged)
+    assert LocalFingerprinter().fingerprints(plain) == LocalFingerprinter().fingerprints(logged)
     assert _ListHashing().fingerprints(plain) != _ListHashing().fingerprints(logged)

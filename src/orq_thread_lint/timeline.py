@@ -4,10 +4,8 @@ Request order is file order, unless ``--time-field`` names each record's time: t
 held in a buffer ordered by time and compared once nothing earlier can still arrive within the
 TTL window (or the buffer is full), so logs written out of order by several workers are read in
 the order their requests were sent. What is kept per record is its fingerprints, thread id and
-line, never its messages (but for the last request of each of the 1,024 threads seen last, at
-most 32,768 messages in all, which spares hashing a turn's history again: see
-:class:`~orq_thread_lint.rules.continuity.Following`): memory is bounded by
-``runtime.memory-capacity`` fingerprints and as many buffered records, whatever the size of the log.
+line, never its messages: memory is bounded by ``runtime.memory-capacity`` fingerprints and as
+many buffered records, whatever the size of the log.
 """
 
 from __future__ import annotations
@@ -19,7 +17,7 @@ from typing import Any, NamedTuple
 
 from .policy import Policy
 from .report import Finding
-from .rules.continuity import Earlier, Fingerprints, Following, Index, messages_of, thread_split
+from .rules.continuity import Earlier, Fingerprints, Index, LocalFingerprinter, messages_of, thread_split
 
 
 class _Request(NamedTuple):
@@ -45,7 +43,7 @@ class Timeline:
         self.ttl = float(cfg.ttl_seconds)
         self.time_path = tuple(time_field.split(".")) if time_field else None
         self.index = Index(self.capacity, self.ttl if time_field else None)
-        self.hasher = Following()  # nothing leaves the process
+        self.hasher = LocalFingerprinter()  # nothing leaves the process
         self._pending: list[tuple[float, int, _Request]] = []
         self._seq = 0
         self._latest = -math.inf
@@ -56,7 +54,7 @@ class Timeline:
         if not self.enabled:
             return []
         tid, path = thread_ids[0] if thread_ids else (None, "orq.thread")
-        prints = self.hasher.following(messages_of(body), tid)
+        prints = self.hasher.fingerprints(messages_of(body))
         if prints.full is None and not prints.prefixes:
             return []
         if self.time_path is None:  # in file order: compared now, nothing kept but its fingerprints

@@ -124,9 +124,10 @@ class LocalFingerprinter:
     (SipHash under a key drawn for each process) instead of BLAKE2b: for indexes that never leave
     the process (``validate``, the in-memory store), where it costs a fraction. A chain: each
     message's identity is hashed with the hash of the messages before it, so a boundary's
-    fingerprint is the chain where it stands, and a list that extends another extends its chain
-    (see :class:`Following`). The fingerprints of two message lists are equal exactly when
-    :class:`Fingerprinter`'s are (up to collisions of 64-bit hashes), which the property tests check."""
+    fingerprint is the chain where it stands: one hash per message, however many boundaries
+    (hashing each boundary's list cost more for long conversations). The fingerprints of two
+    message lists are equal exactly when :class:`Fingerprinter`'s are (up to collisions of 64-bit
+    hashes), which the property tests check."""
 
     __slots__ = ()
 
@@ -136,84 +137,27 @@ class LocalFingerprinter:
     def fingerprints(self, messages: Sequence[Any] | None) -> Fingerprints:
         if messages is None or len(messages) < 2:
             return NOTHING
-        h, cuts, _, _ = _chain(messages, 0, _START, [], False)
-        return _prints(h, cuts)
-
-
-# The chain of a message list: its hash after the last message, the fingerprints of its
-# boundaries in order (the last MAX_PREFIXES at most), whether the last message was model output,
-# and whether every message was plain (a dict of a string role and a string content, nothing else).
-_Chain = tuple[int, list[bytes], bool, bool]
-_START = 0
-
-
-def _chain(messages: Sequence[Any], start: int, h: int, cuts: list[bytes], before: bool,
-           plain: bool = True) -> _Chain:
-    """The chain of ``messages[start:]`` continued from ``h`` (the chain of the messages before
-    ``start``, whose boundaries are ``cuts`` and whose last message was output if ``before``)."""
-    n = start
-    for message in messages[start:] if start else messages:
-        if type(message) is dict and len(message) == 2:
-            role, content = message.get("role"), message.get("content")
-            if type(role) is str and type(content) is str:
-                output = role == "assistant"
-                if output and not before and n >= 2:  # the messages before this run of output: an earlier request?
-                    cuts.append(h.to_bytes(8, "little", signed=True))
-                before = output
-                h = hash((h, role, content))
-                n += 1
-                continue
-        plain = False
-        output = _is_output(message)
-        if output and not before and n >= 2:
-            cuts.append(h.to_bytes(8, "little", signed=True))
-        before = output
-        item = _item(message)
-        h = hash((h, *item)) if type(item) is tuple else hash((h, item))  # as the inline path hashes it
-        n += 1
-    return h, cuts[-MAX_PREFIXES:], before, plain
-
-
-def _prints(h: int, cuts: list[bytes]) -> Fingerprints:
-    return Fingerprints(h.to_bytes(8, "little", signed=True), tuple(cuts[::-1]))
-
-
-class Following(LocalFingerprinter):
-    """:class:`LocalFingerprinter` that remembers the last request of each recent thread (at most
-    ``threads`` of them, holding at most ``messages`` messages in all): a turn that starts with
-    exactly the previous turn's messages (one comparison, in C) only hashes the messages it adds.
-    Only lists of plain messages (string role, string content) are reused, where equal values
-    have equal fingerprints. Same fingerprints as :class:`LocalFingerprinter`."""
-
-    __slots__ = ("_held", "_last", "messages", "threads")
-
-    def __init__(self, threads: int = 1024, messages: int = 32768) -> None:
-        self._last: OrderedDict[str | None, tuple[list[Any], _Chain]] = OrderedDict()
-        self._held = 0
-        self.threads = threads
-        self.messages = messages
-
-    def following(self, messages: list[Any] | None, thread_id: str | None) -> Fingerprints:
-        """The fingerprints of a request of ``thread_id``."""
-        if messages is None or len(messages) < 2:
-            return NOTHING
-        last = self._last
-        seen = last.pop(thread_id, None)
-        chain: _Chain | None = None
-        if seen is not None:
-            self._held -= len(seen[0])
-            before, was = seen
-            k = len(before)
-            if k <= len(messages) and (messages[:k] == before if k < len(messages) else messages == before):
-                chain = was if k == len(messages) else _chain(messages, k, was[0], list(was[1]), was[2], was[3])
-        if chain is None:
-            chain = _chain(messages, 0, _START, [], False)
-        if chain[3]:
-            last[thread_id] = (messages, chain)
-            self._held += len(messages)
-            while len(last) > self.threads or self._held > self.messages:
-                self._held -= len(last.popitem(last=False)[1][0])
-        return _prints(chain[0], chain[1])
+        h = 0
+        cuts: list[int] = []
+        before = False  # whether the previous message was model output
+        for n, message in enumerate(messages):
+            if type(message) is dict and len(message) == 2:
+                role, content = message.get("role"), message.get("content")
+                if type(role) is str and type(content) is str:
+                    output = role == "assistant"
+                    if output and not before and n >= 2:  # the messages before this run of output
+                        cuts.append(h)
+                    before = output
+                    h = hash((h, role, content))
+                    continue
+            output = _is_output(message)
+            if output and not before and n >= 2:
+                cuts.append(h)
+            before = output
+            item = _item(message)
+            h = hash((h, *item)) if type(item) is tuple else hash((h, item))  # as the inline path hashes it
+        return Fingerprints(h.to_bytes(8, "little", signed=True),
+                            tuple([c.to_bytes(8, "little", signed=True) for c in cuts[:-MAX_PREFIXES - 1:-1]]))
 
 
 def bound(previous: str | None, owner: str) -> str:
