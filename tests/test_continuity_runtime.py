@@ -322,30 +322,140 @@ def test_redis_takes_one_round_trip_per_request(redis_url: str, monkeypatch: pyt
     assert asyncio.run(run()) == ["t1"] and len(areads) == 1
 
 
-def test_redis_guard_takes_two_round_trips_per_request(router: Router, redis_url: str,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    """The look-up, then the claim with the fingerprint's bind: the bind waits for the claim at no
-    round trip more."""
+class _Wire:
+    """What redis-py puts on the wire, sync and async: each packed send of commands (one round
+    trip: a request sends once and then reads) and each reply read."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import redis.asyncio.connection
+        import redis.connection
+
+        self.sends = self.replies = 0
+        sync, asynchronous = redis.connection.AbstractConnection, redis.asyncio.connection.AbstractConnection
+        send, read = sync.send_packed_command, sync.read_response
+        asend, aread = asynchronous.send_packed_command, asynchronous.read_response
+
+        def sent(conn: Any, *a: Any, **k: Any) -> Any:
+            self.sends += 1
+            return send(conn, *a, **k)
+
+        def replied(conn: Any, *a: Any, **k: Any) -> Any:
+            self.replies += 1
+            return read(conn, *a, **k)
+
+        async def asent(conn: Any, *a: Any, **k: Any) -> Any:
+            self.sends += 1
+            return await asend(conn, *a, **k)
+
+        async def areplied(conn: Any, *a: Any, **k: Any) -> Any:
+            self.replies += 1
+            return await aread(conn, *a, **k)
+
+        monkeypatch.setattr(sync, "send_packed_command", sent)
+        monkeypatch.setattr(sync, "read_response", replied)
+        monkeypatch.setattr(asynchronous, "send_packed_command", asent)
+        monkeypatch.setattr(asynchronous, "read_response", areplied)
+
+    def take(self) -> tuple[int, int]:
+        out = (self.sends, self.replies)
+        self.sends = self.replies = 0
+        return out
+
+
+def _redis_contents(url: str) -> dict[bytes, tuple[bytes | None, int]]:
+    """Every key of the test database with its value and remaining time to live (ms)."""
+    import redis
+
+    r = redis.Redis.from_url(url)
+    out = {k: (r.get(k), int(r.pttl(k))) for k in r.scan_iter()}
+    r.close()
+    return out
+
+
+def _unchanged(before: dict[bytes, tuple[bytes | None, int]], after: dict[bytes, tuple[bytes | None, int]]) -> bool:
+    """The same keys and values, and no time to live renewed (it only runs down)."""
+    return before.keys() == after.keys() and all(
+        after[k][0] == v and after[k][1] <= ttl for k, (v, ttl) in before.items())
+
+
+@pytest.mark.parametrize("asynchronous", [False, True])
+@pytest.mark.parametrize("mode", ["enforce", "repair", "warn"])
+def test_redis_guard_takes_one_round_trip_per_request(router: Router, redis_url: str, monkeypatch: pytest.MonkeyPatch,
+                                                      mode: str, asynchronous: bool) -> None:
+    """The look-up, the decision, the claim and the bind: one script, one send and one reply per
+    request, in every mode; a request refused (a split, an id held by another scope) leaves the
+    store as it was; in warn mode the same requests are sent and bind."""
+    s = open_store(redis_url, timeout_ms=5000)
+    g = guard(_client(router, AsyncOpenAI if asynchronous else OpenAI), Policy.preset(), mode=mode, store=s)
+    wire = _Wire(monkeypatch)
+    opening: list[Any] = [SYSTEM, {"role": "user", "content": QUESTIONS[0]}]
+    follow_up = [*opening, {"role": "assistant", "content": "In the drawer."}, {"role": "user", "content": QUESTIONS[1]}]
+    third = [*follow_up, {"role": "assistant", "content": "In the safe."}, {"role": "user", "content": QUESTIONS[2]}]
+    steps = [  # (messages, thread id, scope, what refusing modes refuse it for)
+        (opening, "chat-a1b2c3d4", "alice", None),  # first: reads the secret, loads the script, connects
+        (follow_up, "chat-a1b2c3d4", "alice", None),
+        (third, "chat-e5f6a7b8", "alice", "OTL008"),  # a split, under an id nobody holds
+        ([SYSTEM, {"role": "user", "content": "x"}], "chat-a1b2c3d4", "bob", "OTL007"),  # a new conversation
+        ([{"role": "user", "content": "one message"}], "chat-0c0c0c0c", "alice", None),  # the claim alone
+    ]
+    seen: list[tuple[tuple[int, int], list[str], bool]] = []  # per step: the wire, codes, store unchanged
+
+    async def run() -> None:
+        for messages, tid, scope, _ in steps:
+            before = _redis_contents(redis_url)
+            wire.take()
+            codes: list[str] = []
+            with thread_scope(scope), warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    reply = g.chat.completions.create(model="m", messages=messages, extra_body=_extra(tid))
+                    if asynchronous:
+                        await reply
+                except ThreadPolicyError as exc:
+                    codes = [v.code for v in exc.violations]
+            on_wire = wire.take()
+            codes += [c for w in caught if w.category is OrqThreadWarning for c in ("OTL007", "OTL008")
+                      if c in str(w.message)]
+            seen.append((on_wire, codes, _unchanged(before, _redis_contents(redis_url))))
+        if asynchronous:
+            await g.close()
+
+    asyncio.run(run())
+    for (on_wire, codes, unchanged), (_, _, _, refused) in zip(seen[1:], steps[1:], strict=True):
+        assert on_wire == (1, 1)
+        assert codes == ([refused] if refused else [])
+        assert unchanged == (refused is not None and mode != "warn")
+    assert len(router.received) == (5 if mode == "warn" else 3)
+    s.close()
+
+
+@pytest.mark.parametrize("configured", [True, False])
+def test_redis_guards_first_request(router: Router, redis_url: str, monkeypatch: pytest.MonkeyPatch,
+                                    configured: bool) -> None:
+    """The first request sends the script alone when the secret is configured; else the secret is
+    read (or made) first, once per store."""
+    import redis
     import redis.connection
 
-    from orq_thread_lint.runtime.stores import open_store
+    from orq_thread_lint.runtime import stores
 
-    s = open_store(redis_url, timeout_ms=2000)
+    monkeypatch.delenv(STORE_KEY_ENV, raising=False)
+    redis.Redis.from_url(redis_url).script_load(stores._ADMIT)  # as any earlier process would have
+    commands: list[str] = []
+    original = redis.connection.AbstractConnection.send_command
+
+    def sent(conn: Any, *args: Any, **k: Any) -> Any:
+        commands.append(str(args[0]))
+        return original(conn, *args, **k)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_command", sent)
+    s = open_store(redis_url, timeout_ms=5000, secret=SECRET if configured else None)
     g = guard(_client(router), Policy.preset(), mode="enforce", store=s)
-    messages: list[Any] = [SYSTEM, {"role": "user", "content": QUESTIONS[0]}]
     with thread_scope("alice"):
-        g.chat.completions.create(model="m", messages=messages, extra_body=_extra("chat-a1b2c3d4"))  # loads scripts
-        reads: list[int] = []
-        original = redis.connection.Connection.read_response
-        monkeypatch.setattr(redis.connection.Connection, "read_response",
-                            lambda self, *a, **k: reads.append(1) or original(self, *a, **k))
-        messages += [{"role": "assistant", "content": "In the drawer."}, {"role": "user", "content": QUESTIONS[1]}]
-        g.chat.completions.create(model="m", messages=messages, extra_body=_extra("chat-a1b2c3d4"))
-    assert len(reads) == 2
-    with thread_scope("bob"), pytest.raises(ThreadPolicyError):
-        g.chat.completions.create(model="m", messages=[*messages[:1], {"role": "user", "content": "x"}],
+        g.chat.completions.create(model="m", messages=[SYSTEM, {"role": "user", "content": QUESTIONS[0]}],
                                   extra_body=_extra("chat-a1b2c3d4"))
-    assert len(reads) == 4
+    handshake = {"CLIENT", "SELECT", "HELLO", "AUTH"}  # what redis-py sends on connecting
+    assert [c for c in commands if c not in handshake] == (["EVALSHA"] if configured else ["SET", "EVALSHA"])
     g.close()
 
 

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from .policy import Policy
 from .report import Finding
-from .rules.continuity import Fingerprints, Index, LocalFingerprinter, messages_of, thread_split
+from .rules.continuity import Earlier, Fingerprints, Index, LocalFingerprinter, messages_of, thread_split
 
 
 class _Request(NamedTuple):
@@ -53,13 +53,13 @@ class Timeline:
         """Take a record (its thread ids as the rules found them); the OTL008 findings now due."""
         if not self.enabled:
             return []
+        tid, path = thread_ids[0] if thread_ids else (None, "orq.thread")
         prints = self.hasher.fingerprints(messages_of(body))
         if prints.full is None and not prints.prefixes:
             return []
-        tid, path = thread_ids[0] if thread_ids else (None, "orq.thread")
+        if self.time_path is None:  # in file order: compared now, nothing kept but its fingerprints
+            return _finding(filename, row, column, path, tid, self.index.check(prints, tid, f"{filename}:{row}"))
         request = _Request(filename, row, column, prints, tid, path)
-        if self.time_path is None:
-            return self._follow(request, 0.0)
         when = _time(body, self.time_path)
         when = self._latest if when is None else when  # no time: it comes where it stands in the file
         if when == -math.inf:
@@ -84,10 +84,14 @@ class Timeline:
 
     def _follow(self, request: _Request, when: float) -> list[Finding]:
         earlier = self.index.check(request.prints, request.thread_id, request.where, when)
-        if earlier is None:
-            return []
-        violation = thread_split(request.path, request.thread_id, earlier.where, earlier.thread_id)
-        return [Finding(request.filename, request.row, request.column, violation)]
+        return _finding(request.filename, request.row, request.column, request.path, request.thread_id, earlier)
+
+
+def _finding(filename: str, row: int, column: int, path: str, thread_id: str | None,
+             earlier: Earlier | None) -> list[Finding]:
+    if earlier is None:
+        return []
+    return [Finding(filename, row, column, thread_split(path, thread_id, earlier.where, earlier.thread_id))]
 
 
 def _time(body: dict[str, Any], path: tuple[str, ...]) -> float | None:

@@ -9,7 +9,8 @@ model output (assistant messages, function calls, reasoning), and before each ea
 most :data:`MAX_PREFIXES`. The longest prefix found decides.
 
 One source of truth: the runtime guard (through its store) and ``validate`` (through
-:class:`Index`) both call :func:`fingerprints`, :func:`bound` and :func:`split`.
+:class:`Index`) share the boundaries and normalisation of the fingerprinters, :func:`bound` and
+:func:`split` (which :class:`Index` applies to its entries inline: it runs for every record).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import hashlib
 import json
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from ..violations import Violation
@@ -40,8 +40,7 @@ _THREADS_MAX = 4096
 _FIELDS = ("role", "type", "content", "tool_calls", "tool_call_id", "call_id", "name", "arguments", "output")
 
 
-@dataclass(frozen=True, slots=True)
-class Fingerprints:
+class Fingerprints(NamedTuple):
     """A request's own fingerprint (``None``: it starts nothing) and those of the earlier
     requests it may continue, longest first."""
 
@@ -123,9 +122,12 @@ class Fingerprinter:
 class LocalFingerprinter:
     """:class:`Fingerprinter`'s boundaries and normalisation, hashed with Python's own keyed hash
     (SipHash under a key drawn for each process) instead of BLAKE2b: for indexes that never leave
-    the process (``validate``, the in-memory store), where it costs a fraction. The fingerprints
-    of two message lists are equal exactly when :class:`Fingerprinter`'s are (up to collisions
-    of 64-bit hashes), which the property tests check."""
+    the process (``validate``, the in-memory store), where it costs a fraction. A chain: each
+    message's identity is hashed with the hash of the messages before it, so a boundary's
+    fingerprint is the chain where it stands: one hash per message, however many boundaries
+    (hashing each boundary's list cost more for long conversations). The fingerprints of two
+    message lists are equal exactly when :class:`Fingerprinter`'s are (up to collisions of 64-bit
+    hashes), which the property tests check."""
 
     __slots__ = ()
 
@@ -135,30 +137,27 @@ class LocalFingerprinter:
     def fingerprints(self, messages: Sequence[Any] | None) -> Fingerprints:
         if messages is None or len(messages) < 2:
             return NOTHING
-        items: list[object] = []
+        h = 0
         cuts: list[int] = []
-        before = False
-        for message in messages:
+        before = False  # whether the previous message was model output
+        for n, message in enumerate(messages):
             if type(message) is dict and len(message) == 2:
                 role, content = message.get("role"), message.get("content")
                 if type(role) is str and type(content) is str:
                     output = role == "assistant"
-                    if output and not before and len(items) >= 2:
-                        cuts.append(len(items))
+                    if output and not before and n >= 2:  # the messages before this run of output
+                        cuts.append(h)
                     before = output
-                    items.append((role, content))
+                    h = hash((h, role, content))
                     continue
             output = _is_output(message)
-            if output and not before and len(items) >= 2:
-                cuts.append(len(items))
+            if output and not before and n >= 2:
+                cuts.append(h)
             before = output
-            items.append(_encode(message))
-        prefixes = tuple(_local(items[:cut]) for cut in cuts[:-MAX_PREFIXES - 1:-1])
-        return Fingerprints(_local(items), prefixes)
-
-
-def _local(items: list[object]) -> bytes:
-    return hash(tuple(items)).to_bytes(8, "little", signed=True)
+            item = _item(message)
+            h = hash((h, *item)) if type(item) is tuple else hash((h, item))  # as the inline path hashes it
+        return Fingerprints(h.to_bytes(8, "little", signed=True),
+                            tuple([c.to_bytes(8, "little", signed=True) for c in cuts[:-MAX_PREFIXES - 1:-1]]))
 
 
 def bound(previous: str | None, owner: str) -> str:
@@ -228,8 +227,13 @@ class Index:
                     break
                 kept.popitem(last=False)
         owner = thread_id if thread_id is not None else ""
-        found = [kept.get(p) for p in prints.prefixes]
-        hit = split([e.owner if e is not None else None for e in found], owner)
+        hit: Earlier | None = None
+        for p in prints.prefixes:  # `split`'s rule, on the entries themselves: the longest one sent decides
+            earlier = kept.get(p)
+            if earlier is not None:
+                if earlier.owner != owner and earlier.owner != AMBIGUOUS:
+                    hit = earlier
+                break
         if prints.full is not None and thread_id is not None:
             previous = kept.get(prints.full)
             if previous is None:
@@ -238,7 +242,7 @@ class Index:
                     kept.popitem(last=False)
             elif previous.owner != owner and previous.owner != AMBIGUOUS:
                 kept[prints.full] = Earlier(AMBIGUOUS, None, previous.where, previous.time)
-        return found[hit] if hit is not None else None
+        return hit
 
 
 def _shown(thread_id: str | None) -> str:
@@ -261,6 +265,16 @@ def _encode(message: Any) -> str:
     """A message's identity as text: role and content (with its parts), tool calls by id and
     arguments, the tool call a result answers. Unambiguous (lengths are spelt out) and the same
     for a dict, the dict with empty fields, and the SDK model it was dumped from."""
+    item = _item(message)
+    if isinstance(item, tuple):
+        role, content = item
+        return f"m{len(role)}:{role}{len(content)}:{content}"  # as the inline path encodes it
+    return item
+
+
+def _item(message: Any) -> tuple[str, str] | str:
+    """:func:`_encode`'s identity of a message: a string role and a string content as a pair,
+    anything else as its text."""
     plain = isinstance(message, dict)
     fields: dict[str, Any] = {}
     for key in _FIELDS:
@@ -270,7 +284,7 @@ def _encode(message: Any) -> str:
         fields[key] = _tool_calls(value) if key == "tool_calls" else _plain(value)
     role, content = fields.get("role"), fields.get("content")
     if len(fields) == 2 and type(role) is str and type(content) is str:
-        return f"m{len(role)}:{role}{len(content)}:{content}"  # as the inline path encodes it
+        return role, content
     if not fields:  # not a message at all: keep what it is, so it still tells requests apart
         fields = {"value": _plain(message)}
     text = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=repr)

@@ -1,7 +1,8 @@
 """OTL008 at run time: the guard's continuity step (rules/continuity.py holds the rule).
 
-For each request the guard fingerprints its messages, asks the store in one step what the
-prefixes were sent under and binds the request's own fingerprint, then hands the answers to
+For each request the guard fingerprints its messages (:meth:`Continuity.prepare`); the store's
+``admit`` looks the prefixes up and binds the request's own fingerprint in the step that claims
+its thread ids, and :meth:`Continuity.verdict` hands the answers to
 :func:`~orq_thread_lint.rules.continuity.split`. Contents never leave this process: the store sees
 keyed hashes of messages and of thread ids, under the store's own secret (the one its uniqueness
 keys use: ``ORQ_THREAD_LINT_STORE_KEY``, ``store-key-secret``, else the one kept in the store).
@@ -11,29 +12,30 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..policy import Policy
-from ..rules.continuity import Fingerprinter, Fingerprints, LocalFingerprinter, messages_of, split, thread_split
+from ..rules.continuity import Fingerprinter, LocalFingerprinter, messages_of, split, thread_split
 from ..violations import Violation
-from .stores import MemoryStore, Store
+from .stores import Follow, MemoryStore, Store
 
 log = logging.getLogger("orq_thread_lint")
 
-# (fingerprints, the hash stored for the request's thread, its thread id and where it sits)
-Plan = tuple[Fingerprints, str, str | None, str]
-# (a request's own fingerprint, the hash of its thread): bound once the request is accepted
-Pending = tuple[bytes, str]
+
+class Plan(NamedTuple):
+    """What the store is asked for a request, and what its finding would name."""
+
+    follow: Follow
+    thread_id: str | None
+    path: str  # where the thread id sits
 
 
 class Continuity:
     """The continuity step of one guard. ``refuse``: a split request is refused (enforce and
     repair), so it binds nothing; otherwise it is sent and binds its thread."""
 
-    def __init__(self, policy: Policy, store: Store, refuse: bool) -> None:
+    def __init__(self, store: Store, refuse: bool) -> None:
         self.store = store
-        self.ttl_ms = policy.config.runtime.ttl_seconds * 1000
-        self.bind_split = not refuse
         self.refuse = refuse
         # An in-process store is never read by anyone else: Python's own keyed hash is enough there.
         # A shared one's secret may live in the store, read on first use (see ``_ready``).
@@ -45,7 +47,7 @@ class Continuity:
         """The step for a guard, or ``None`` when the policy turns it off."""
         if not (policy.config.runtime.continuity and policy.enabled("OTL008")) or mode == "off":
             return None
-        return cls(policy, store, refuse=mode in ("enforce", "repair"))
+        return cls(store, refuse=mode in ("enforce", "repair"))
 
     def _ready(self) -> Fingerprinter | LocalFingerprinter:
         if self.hasher is None:
@@ -64,51 +66,34 @@ class Continuity:
         except Exception:  # a bug of ours, or messages no SDK could send: the value rules decide alone
             log.exception("orq-thread-lint: internal error while fingerprinting a request; continuity not checked")
             return None
-        if not prints.prefixes and prints.full is None:
-            return None
         if thread_ids:
+            if prints.full is None:
+                return None
             tid, path = thread_ids[0]
-            return prints, hasher.thread(tid), tid, path
+            return Plan(Follow(prints.full, prints.prefixes, hasher.thread(tid)), tid, path)
+        if not prints.prefixes:
+            return None
         # No thread id: it continues (a split, if the conversation had one) but binds nothing.
-        return Fingerprints(None, prints.prefixes), "", None, "orq.thread"
+        return Plan(Follow(None, prints.prefixes, ""), None, "orq.thread")
 
-    def verdict(self, plan: Plan, found: list[str | None]) -> list[Violation]:
-        _, owner, tid, path = plan
-        if split(found, owner) is None:
-            return []
-        return [thread_split(path, tid)]
-
-    def check(self, options: Any, thread_ids: Sequence[tuple[str, str]],
-              defer: bool = False) -> tuple[list[Violation], Pending | None]:
-        """The OTL008 findings of a request (raises StoreError when the store fails). ``defer``:
-        look up only, and return the binding for the store's ``claim`` to make once the request's
-        ids are claimed; else it is made in the same step."""
+    def prepare(self, options: Any, thread_ids: Sequence[tuple[str, str]]) -> Plan | None:
+        """What the store's ``admit`` is to look up and bind for a request (``None``: nothing,
+        e.g. one message). Reading a shared store's secret may raise StoreError (first use only)."""
         if self.hasher is None and not _has_turns(options):
-            return [], None
-        plan = self.plan(self._ready(), options, thread_ids)
-        if plan is None:
-            return [], None
-        full, pending = self._deferred(plan, defer)
-        found = self.store.follow(full, plan[0].prefixes, plan[1], self.ttl_ms, self.bind_split)
-        return self.verdict(plan, found), pending
+            return None
+        return self.plan(self._ready(), options, thread_ids)
 
-    async def acheck(self, options: Any, thread_ids: Sequence[tuple[str, str]],
-                     defer: bool = False) -> tuple[list[Violation], Pending | None]:
+    async def aprepare(self, options: Any, thread_ids: Sequence[tuple[str, str]]) -> Plan | None:
         if self.hasher is None and not _has_turns(options):
-            return [], None
-        plan = self.plan(await self._aready(), options, thread_ids)
-        if plan is None:
-            return [], None
-        full, pending = self._deferred(plan, defer)
-        found = await self.store.afollow(full, plan[0].prefixes, plan[1], self.ttl_ms, self.bind_split)
-        return self.verdict(plan, found), pending
+            return None
+        return self.plan(await self._aready(), options, thread_ids)
 
     @staticmethod
-    def _deferred(plan: Plan, defer: bool) -> tuple[bytes | None, Pending | None]:
-        full = plan[0].full
-        if defer and full is not None:
-            return None, (full, plan[1])
-        return full, None
+    def verdict(plan: Plan, found: list[str | None]) -> list[Violation]:
+        """The OTL008 finding of a request, from what its prefixes were found bound to."""
+        if split(found, plan.follow.thread) is None:
+            return []
+        return [thread_split(plan.path, plan.thread_id)]
 
 
 def _has_turns(options: Any) -> bool:

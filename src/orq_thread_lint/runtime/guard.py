@@ -27,10 +27,10 @@ from ..rules.request import HEADER, Api
 from ..values import from_json
 from ..violations import Violation
 from .checkable import uncheckable
-from .continuity import Continuity, Pending
+from .continuity import Continuity, Plan
 from .repair import repair_body
 from .scope import current_scope
-from .stores import Store, StoreError, open_store
+from .stores import Follow, Store, StoreError, open_store
 
 log = logging.getLogger("orq_thread_lint")
 
@@ -41,6 +41,8 @@ SUPPORTED = "OpenAI, AsyncOpenAI, AzureOpenAI or AsyncAzureOpenAI"
 C = TypeVar("C")
 # violations, (thread id, where it sits) for each id to bind, their owner, the options to send
 Inspected = tuple[list[Violation], tuple[tuple[str, str], ...], str | None, Any]
+# the store's answer for a request: per thread id, whether another owner holds it; per prefix, its thread
+Admitted = tuple[list[bool], list[str | None]]
 _HEADER_LOWER = HEADER.lower()
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
@@ -89,6 +91,7 @@ class Guard:
         internal = cfg.on_internal_error or ("closed" if mode in ("enforce", "repair") else "open")
         self.internal_closed = internal == "closed"
         self.binds_ids = self.uniqueness != "off" and policy.enabled("OTL007")
+        self.refuse = mode in ("enforce", "repair")  # a refused request binds nothing in the store
         self.internal: tuple[str, ...] = (_PACKAGE,)  # where warnings are not attributed
         self.continuity = Continuity.of(policy, store, mode)
 
@@ -186,19 +189,31 @@ class Guard:
         log.error("orq-thread-lint: internal error while checking a request; on-internal-error is 'open', "
                   "so it was sent unchecked", exc_info=exc)
 
-    def _split(self, violations: list[Violation], found: list[Violation]) -> None:
-        """OTL008 findings join the others; refusing modes refuse before any id is bound."""
-        violations += found
-        if found and self.mode in ("enforce", "repair"):
-            raise ThreadPolicyError(violations)
+    def _step(self, thread_ids: tuple[tuple[str, str], ...], owner: str | None,
+              plan: Plan | None) -> tuple[list[str], str, Follow | None]:
+        """What the store's one step is given: the ids to claim (none without an owner), their
+        owner, the continuity look-up and bind."""
+        claims = [tid for tid, _ in thread_ids] if owner is not None else []
+        return claims, owner or "", None if plan is None else plan.follow
+
+    def _verdict(self, violations: list[Violation], plan: Plan | None, step: Admitted | None) -> list[bool]:
+        """OTL008 joins the other findings (refusing modes raise: the store claimed and bound
+        nothing); returns, per thread id, whether another owner holds it."""
+        if step is None:
+            return []
+        taken, found = step
+        if plan is not None and self.continuity is not None:
+            split = self.continuity.verdict(plan, found)
+            violations += split
+            if split and self.refuse:
+                raise ThreadPolicyError(violations)
+        return taken
 
     def _settle(self, options: Any, violations: list[Violation], thread_ids: tuple[tuple[str, str], ...],
-                taken: list[bool] | StoreError | None, lost: StoreError | None) -> Any:
-        if lost is not None:  # the continuity step's store failed: one report, even if the claim failed too
-            self._uniqueness_failed(lost)
-        elif isinstance(taken, StoreError):
-            self._uniqueness_failed(taken)
-        if isinstance(taken, list) and taken:
+                taken: list[bool], failed: StoreError | None) -> Any:
+        if failed is not None:  # one report, whatever the step was to do
+            self._uniqueness_failed(failed)
+        if taken:
             violations += [overlap(path, uniqueness=self.uniqueness)
                            for (_, path), other in zip(thread_ids, taken, strict=True) if other]
         return self._conclude(options, violations) if violations else options
@@ -206,65 +221,57 @@ class Guard:
     def check_options(self, options: Any) -> Any:
         if self.mode == "off":
             return options
+        failed: StoreError | None = None
         try:
             inspected = self._inspect(options)
             if inspected is None:
                 return options
             violations, thread_ids, owner, options = inspected
-            lost: StoreError | None = None
-            pending: Pending | None = None
-            if self.continuity is not None:
-                # Refusing modes may yet refuse it for OTL007: its fingerprint is bound once its ids are claimed.
-                defer = self.continuity.refuse and bool(thread_ids) and owner is not None
-                try:
-                    found, pending = self.continuity.check(options, thread_ids, defer)
-                    self._split(violations, found)
-                except StoreError as exc:
-                    lost = exc
-            taken: list[bool] | StoreError | None = None
-            if thread_ids and owner is not None:  # bound last, all or none: a refused request claims nothing
-                try:
-                    taken = self.store.claim([tid for tid, _ in thread_ids], owner, self.ttl_ms, pending)
-                except StoreError as exc:
-                    taken = exc
+            plan: Plan | None = None
+            step: Admitted | None = None
+            try:
+                if self.continuity is not None:
+                    plan = self.continuity.prepare(options, thread_ids)
+                claims, me, follow = self._step(thread_ids, owner, plan)
+                if claims or follow is not None:  # last, in one step: a refused request binds nothing
+                    step = self.store.admit(claims, me, self.ttl_ms, follow, self.refuse)
+            except StoreError as exc:
+                failed = exc
+            taken = self._verdict(violations, plan, step)
         except ThreadPolicyError:
             raise
         except Exception as exc:
             self._internal_error(exc)
             return options
-        return self._settle(options, violations, thread_ids, taken, lost)
+        return self._settle(options, violations, thread_ids, taken, failed)
 
     async def acheck_options(self, options: Any) -> Any:
         """The same check for async clients; only the store round trip is awaited."""
         if self.mode == "off":
             return options
+        failed: StoreError | None = None
         try:
             inspected = self._inspect(options)
             if inspected is None:
                 return options
             violations, thread_ids, owner, options = inspected
-            lost: StoreError | None = None
-            pending: Pending | None = None
-            if self.continuity is not None:
-                # Refusing modes may yet refuse it for OTL007: its fingerprint is bound once its ids are claimed.
-                defer = self.continuity.refuse and bool(thread_ids) and owner is not None
-                try:
-                    found, pending = await self.continuity.acheck(options, thread_ids, defer)
-                    self._split(violations, found)
-                except StoreError as exc:
-                    lost = exc
-            taken: list[bool] | StoreError | None = None
-            if thread_ids and owner is not None:
-                try:
-                    taken = await self.store.aclaim([tid for tid, _ in thread_ids], owner, self.ttl_ms, pending)
-                except StoreError as exc:
-                    taken = exc
+            plan: Plan | None = None
+            step: Admitted | None = None
+            try:
+                if self.continuity is not None:
+                    plan = await self.continuity.aprepare(options, thread_ids)
+                claims, me, follow = self._step(thread_ids, owner, plan)
+                if claims or follow is not None:
+                    step = await self.store.aadmit(claims, me, self.ttl_ms, follow, self.refuse)
+            except StoreError as exc:
+                failed = exc
+            taken = self._verdict(violations, plan, step)
         except ThreadPolicyError:
             raise
         except Exception as exc:
             self._internal_error(exc)
             return options
-        return self._settle(options, violations, thread_ids, taken, lost)
+        return self._settle(options, violations, thread_ids, taken, failed)
 
 
 def _threaded_body(options: Any) -> dict[str, Any] | None:

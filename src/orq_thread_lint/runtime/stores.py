@@ -26,7 +26,7 @@ import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Coroutine, Sequence
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from ..rules.continuity import AMBIGUOUS, bound, split
 
@@ -42,6 +42,15 @@ T = TypeVar("T")
 
 class StoreError(Exception):
     """The store could not answer (down, unreachable, timed out)."""
+
+
+class Follow(NamedTuple):
+    """A request's continuity step: its own fingerprint (``None``: it binds nothing), those of its
+    prefixes (longest first) and what its thread is stored as (``""``: it has no thread id)."""
+
+    full: bytes | None
+    prefixes: tuple[bytes, ...]
+    thread: str
 
 
 def configured_secret(setting: str | None = None) -> bytes | None:
@@ -102,22 +111,43 @@ class Store:
             out.append(None if held == owner else held)
         return out
 
-    def claim(self, thread_ids: Sequence[str], owner: str, ttl_ms: int,
-              then: tuple[bytes, str] | None = None) -> list[bool]:
+    def claim(self, thread_ids: Sequence[str], owner: str, ttl_ms: int) -> list[bool]:
         """Claim a request's thread ids for ``owner``, all or none; per id, whether another owner
-        holds it (then none was claimed). ``then``: a continuity fingerprint and its thread's hash,
-        bound (as :meth:`follow` binds) only once the ids are claimed."""
-        taken = [held is not None for held in self.bind_all([*map(self.key, thread_ids)], self.owner(owner), ttl_ms)]
-        if then is not None and not any(taken):
-            self.follow(then[0], (), then[1], ttl_ms, True)
-        return taken
+        holds it (then none was claimed)."""
+        return [held is not None for held in self.bind_all([*map(self.key, thread_ids)], self.owner(owner), ttl_ms)]
 
     async def abind(self, key: str, owner: str, ttl_ms: int) -> str:
         return await asyncio.to_thread(self.bind, key, owner, ttl_ms)
 
-    async def aclaim(self, thread_ids: Sequence[str], owner: str, ttl_ms: int,
-                     then: tuple[bytes, str] | None = None) -> list[bool]:
-        return await asyncio.to_thread(self.claim, thread_ids, owner, ttl_ms, then)
+    async def aclaim(self, thread_ids: Sequence[str], owner: str, ttl_ms: int) -> list[bool]:
+        return await asyncio.to_thread(self.claim, thread_ids, owner, ttl_ms)
+
+    def admit(self, thread_ids: Sequence[str], owner: str, ttl_ms: int, follow: Follow | None,
+              refuse: bool) -> tuple[list[bool], list[str | None]]:
+        """The guard's whole store step for one request: :meth:`claim` its thread ids (none to
+        claim: an empty list) and :meth:`follow` its conversation. Returns, per id, whether another
+        owner holds it, and what each prefix fingerprint holds. ``refuse`` (enforce, repair): a
+        request refused for a split or for an id held elsewhere binds nothing, neither an id nor
+        its fingerprint; a split claims nothing (the returned list is then empty).
+
+        This default takes two steps, the look-up and then the claim (with the fingerprint's bind,
+        which waits for it); Redis overrides it with one script: one round trip."""
+        if follow is None:
+            return (self.claim(thread_ids, owner, ttl_ms) if thread_ids else []), []
+        later = refuse and bool(thread_ids)  # the fingerprint is bound only once the ids are claimed
+        found = self.follow(None if later else follow.full, follow.prefixes, follow.thread, ttl_ms, not refuse)
+        if refuse and split(found, follow.thread) is not None:
+            return [], found
+        if not thread_ids:
+            return [], found
+        taken = self.claim(thread_ids, owner, ttl_ms)
+        if later and follow.full is not None and not any(taken):
+            self.follow(follow.full, (), follow.thread, ttl_ms, True)
+        return taken, found
+
+    async def aadmit(self, thread_ids: Sequence[str], owner: str, ttl_ms: int, follow: Follow | None,
+                     refuse: bool) -> tuple[list[bool], list[str | None]]:
+        return await asyncio.to_thread(self.admit, thread_ids, owner, ttl_ms, follow, refuse)
 
     # Continuity (OTL008): fingerprints of message lists mapped to (a hash of) their thread id.
     def follow(self, full: bytes | None, prefixes: Sequence[bytes], owner: str, ttl_ms: int,
@@ -170,15 +200,10 @@ class MemoryStore(Store):
                 self._data.popitem(last=False)
             return owner
 
-    def claim(self, thread_ids: Sequence[str], owner: str, ttl_ms: int,
-              then: tuple[bytes, str] | None = None) -> list[bool]:
+    def claim(self, thread_ids: Sequence[str], owner: str, ttl_ms: int) -> list[bool]:
         if len(thread_ids) == 1:  # nearly every request: no lists to build
-            taken = [self.bind(thread_ids[0], owner, ttl_ms) != owner]
-        else:
-            taken = [held is not None for held in self.bind_all(thread_ids, owner, ttl_ms)]
-        if then is not None and not any(taken):
-            self.follow(then[0], (), then[1], ttl_ms, True)
-        return taken
+            return [self.bind(thread_ids[0], owner, ttl_ms) != owner]
+        return [held is not None for held in self.bind_all(thread_ids, owner, ttl_ms)]
 
     def bind_all(self, keys: Sequence[str], owner: str, ttl_ms: int) -> list[str | None]:
         now = time.monotonic()
@@ -202,9 +227,12 @@ class MemoryStore(Store):
     async def abind(self, key: str, owner: str, ttl_ms: int) -> str:
         return self.bind(key, owner, ttl_ms)  # never blocks for long: no thread hop
 
-    async def aclaim(self, thread_ids: Sequence[str], owner: str, ttl_ms: int,
-                     then: tuple[bytes, str] | None = None) -> list[bool]:
-        return self.claim(thread_ids, owner, ttl_ms, then)
+    async def aclaim(self, thread_ids: Sequence[str], owner: str, ttl_ms: int) -> list[bool]:
+        return self.claim(thread_ids, owner, ttl_ms)
+
+    async def aadmit(self, thread_ids: Sequence[str], owner: str, ttl_ms: int, follow: Follow | None,
+                     refuse: bool) -> tuple[list[bool], list[str | None]]:
+        return self.admit(thread_ids, owner, ttl_ms, follow, refuse)
 
     def follow(self, full: bytes | None, prefixes: Sequence[bytes], owner: str, ttl_ms: int,
                bind_split: bool) -> list[str | None]:
@@ -412,7 +440,7 @@ class RedisStore(Store):
         self._sync = redis.Redis.from_url(url, **options)
         self._bind_all = self._sync.register_script(_BIND_ALL)
         self._follow = self._sync.register_script(_FOLLOW)
-        self._claim_then_follow = self._sync.register_script(_CLAIM_THEN_FOLLOW)
+        self._admit = self._sync.register_script(_ADMIT)
         self._noscript = redis.exceptions.NoScriptError
         self._async_options = {**options, "retry": redis.asyncio.retry.Retry(NoBackoff(), 0)}
         # One asyncio client per event loop: a connection belongs to the loop that opened it.
@@ -499,32 +527,44 @@ class RedisStore(Store):
         previous = await self._run("SET", key, owner, "NX", "GET", "PX", ttl_ms, get=True)
         return owner if previous is None else _text(previous)
 
-    def claim(self, thread_ids: Sequence[str], owner: str, ttl_ms: int,
-              then: tuple[bytes, str] | None = None) -> list[bool]:
-        if then is None:
-            return super().claim(thread_ids, owner, ttl_ms)
-        keys = [*map(self.key, thread_ids), CONTINUITY_NAMESPACE + then[0].hex()]
-        try:  # the claim and the fingerprint's bind in one script: no round trip more
-            reply = self._claim_then_follow(keys=keys, args=[self.owner(owner), ttl_ms, then[1]])
-        except self._errors as exc:
-            raise StoreError(f"redis store: {exc}") from exc
-        return [bool(_text(h)) for h in reply]
-
-    async def aclaim(self, thread_ids: Sequence[str], owner: str, ttl_ms: int,
-                     then: tuple[bytes, str] | None = None) -> list[bool]:
+    async def aclaim(self, thread_ids: Sequence[str], owner: str, ttl_ms: int) -> list[bool]:
         await self.aload_secret()
         keys, me = [*map(self.key, thread_ids)], self.owner(owner)
-        if then is not None:
-            keys.append(CONTINUITY_NAMESPACE + then[0].hex())
-            args = (len(keys), *keys, me, ttl_ms, then[1])
-            try:
-                reply = await self._run("EVALSHA", self._claim_then_follow.sha, *args)
-            except self._noscript:
-                reply = await self._run("EVAL", _CLAIM_THEN_FOLLOW, *args)  # first use on this server
-            return [bool(_text(h)) for h in reply]
         if len(keys) == 1:
             return [await self.abind(keys[0], me, ttl_ms) != me]
         return [bool(_text(h)) for h in await self._run("EVAL", _BIND_ALL, len(keys), *keys, me, ttl_ms)]
+
+    def admit(self, thread_ids: Sequence[str], owner: str, ttl_ms: int, follow: Follow | None,
+              refuse: bool) -> tuple[list[bool], list[str | None]]:
+        if follow is None:
+            return (self.claim(thread_ids, owner, ttl_ms) if thread_ids else []), []
+        keys, args = self._admit_args(thread_ids, owner, ttl_ms, follow, refuse)
+        try:  # the look-up, the decision, the claim and the bind: one script, one round trip
+            reply = self._admit(keys=keys, args=args)
+        except self._errors as exc:
+            raise StoreError(f"redis store: {exc}") from exc
+        return _admitted(reply)
+
+    async def aadmit(self, thread_ids: Sequence[str], owner: str, ttl_ms: int, follow: Follow | None,
+                     refuse: bool) -> tuple[list[bool], list[str | None]]:
+        if follow is None:
+            return (await self.aclaim(thread_ids, owner, ttl_ms) if thread_ids else []), []
+        await self.aload_secret()
+        keys, args = self._admit_args(thread_ids, owner, ttl_ms, follow, refuse)
+        try:
+            reply = await self._run("EVALSHA", self._admit.sha, len(keys), *keys, *args)
+        except self._noscript:
+            reply = await self._run("EVAL", _ADMIT, len(keys), *keys, *args)  # first use on this server
+        return _admitted(reply)
+
+    def _admit_args(self, thread_ids: Sequence[str], owner: str, ttl_ms: int, follow: Follow,
+                    refuse: bool) -> tuple[list[str], list[str | int]]:
+        keys = [*map(self.key, thread_ids), *(CONTINUITY_NAMESPACE + p.hex() for p in follow.prefixes)]
+        if follow.full is not None:
+            keys.append(CONTINUITY_NAMESPACE + follow.full.hex())
+        me = self.owner(owner) if thread_ids else ""
+        return keys, [me, ttl_ms, follow.thread, len(thread_ids), len(follow.prefixes),
+                      int(follow.full is not None), int(refuse)]
 
     def follow(self, full: bytes | None, prefixes: Sequence[bytes], owner: str, ttl_ms: int,
                bind_split: bool) -> list[str | None]:
@@ -651,25 +691,48 @@ return found
 """
 
 
-# A request's claim, then (all claimed) its fingerprint bound as `_FOLLOW` binds it (keys: the
-# thread ids' keys, then the fingerprint's; args: the owner, the ttl, the thread's hash).
-_CLAIM_THEN_FOLLOW = """
-local n, owner, ttl = #KEYS - 1, ARGV[1], ARGV[2]
-local held, other = {}, false
+# The guard's step for one request (Store.admit) in one round trip. Keys: the thread ids' keys,
+# the prefixes' fingerprints (longest first), then the request's own if it binds one. Args: the
+# owner, the ttl, the thread's hash, how many ids and prefixes, whether it binds, whether refused
+# requests bind nothing. Looks the prefixes up and decides as `split` does; a refused split
+# claims and binds nothing; then the claim, all or none (as `_BIND_ALL`); then the bind (as
+# `_FOLLOW`), unless the request is refused for an id held elsewhere. Returns {held, found}.
+_ADMIT = """
+local owner, ttl, thread = ARGV[1], ARGV[2], ARGV[3]
+local ids, n = tonumber(ARGV[4]), tonumber(ARGV[5])
+local binds, refuse = ARGV[6] == '1', ARGV[7] == '1'
+local found, splits, decided = {}, false, false
 for i = 1, n do
+  local v = redis.call('GET', KEYS[ids + i])
+  found[i] = v
+  if v and not decided then
+    decided = true
+    splits = v ~= thread and v ~= '""" + AMBIGUOUS + """'
+  end
+end
+if refuse and splits then return {{}, found} end
+local held, other = {}, false
+for i = 1, ids do
   local v = redis.call('GET', KEYS[i])
   if v and v ~= owner then held[i] = v; other = true else held[i] = '' end
 end
 if not other then
-  for i = 1, n do redis.call('SET', KEYS[i], owner, 'NX', 'PX', ttl) end
+  for i = 1, ids do redis.call('SET', KEYS[i], owner, 'NX', 'PX', ttl) end
+end
+if binds and not (refuse and other) then
   local full = KEYS[#KEYS]
   local previous = redis.call('GET', full)
-  local value = ARGV[3]
-  if previous and previous ~= ARGV[3] then value = '""" + AMBIGUOUS + """' end
+  local value = thread
+  if previous and previous ~= thread then value = '""" + AMBIGUOUS + """' end
   redis.call('SET', full, value, 'PX', ttl)
 end
-return held
+return {held, found}
 """
+
+
+def _admitted(reply: Any) -> tuple[list[bool], list[str | None]]:
+    held, found = reply
+    return [bool(_text(h)) for h in held], [None if v is None else _text(v) for v in found]
 
 
 def _follow_args(full: bytes | None, prefixes: Sequence[bytes], owner: str, ttl_ms: int,
