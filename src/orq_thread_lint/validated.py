@@ -112,14 +112,19 @@ def validated(merged: Mapping[str, Any], raw: Mapping[str, Any], source: str, ta
     return Settings(entry["values"], entry["tables"]), entry["preset_keys"], entry["raw_keys"]
 
 
-def _root() -> Path:
+def _folder() -> Path | None:
+    """This schema's folder (None when ``~`` can't be found, or the schema can't be read)."""
+    schema = _schema()
+    if schema is None:
+        return None
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base, "orq-thread-lint", "config")
+    if not os.path.isabs(base):  # no home folder: "~" is left as it is
+        return None
+    return Path(base, "orq-thread-lint", "config", schema)
 
 
 @functools.lru_cache(maxsize=1)
-def _folder() -> Path | None:
-    """This schema's folder (None when ``~`` can't be found)."""
+def _schema() -> str | None:
     import importlib.util
 
     digest = hashlib.sha256(__version__.encode())
@@ -133,10 +138,7 @@ def _folder() -> Path | None:
             digest.update(file.read_bytes())
         except OSError:
             return None  # what can't be read can't be told from a change
-    try:
-        return _root() / digest.hexdigest()[:16]
-    except RuntimeError:  # no home folder
-        return None
+    return digest.hexdigest()[:16]
 
 
 def _read(path: Path, key: str) -> dict[str, Any] | None:
