@@ -1,14 +1,15 @@
 """Validated configs, kept: a config pydantic has validated once is read back on later runs from
-``$XDG_CACHE_HOME/orq-thread-lint`` (``~/.cache/orq-thread-lint``), so a command that finds it there
-imports no pydantic and builds no model (about 170 ms, where a clean-file ``check`` may take 200).
+``$XDG_CACHE_HOME/orq-thread-lint`` (``~/.cache/orq-thread-lint`` on every platform, as pre-commit's
+cache is), so a command that finds it there imports no pydantic and builds no model (about 170 ms,
+where a clean-file ``check`` may take 200).
 
 Only configs that pass are kept, and none that holds a secret (``runtime.store-key-secret``): a
 wrong one is validated again on every run, and its errors are pydantic's, worded by :mod:`.config`.
-The folder is ``$XDG_CACHE_HOME`` on every platform, as pre-commit's is. An entry is keyed on the settings as read (the preset and the
-table, by value) and on everything that decides what they validate to: this package's version, the
-text of the modules that validate, and pydantic's version. Entries are written through a temporary
-file and a rename, so a reader sees a whole entry or none; one that can't be read, or is of any
-other shape, is validated again and rewritten. A cache that can't be written is a slower run.
+An entry is keyed on the settings as read (the preset and the table, by value) and on everything
+that decides what they validate to: this package's version, the text of the modules that validate,
+and pydantic's version. Entries are written through a temporary file and a rename, so a reader sees
+a whole entry or none; one that can't be read, or is of any other shape, is validated again and
+rewritten. A cache that can't be written is a slower run.
 """
 
 from __future__ import annotations
