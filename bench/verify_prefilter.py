@@ -4,7 +4,9 @@
 
 For every corpus file the prefilter rules out, Python's ast must find no candidate at all (no
 target call, orq SDK call, span attribute call, orq SDK thread model, orq= keyword or orq payload
-dict): the full check would have reported nothing there. Prints the counts; exits 1 if any file was wrongly skipped.
+dict): the full check would have reported nothing there. For every file it keeps, the rows it hits
+must lead the ast gate to every statement holding a candidate. Prints the counts; exits 1 if any
+file was wrongly skipped or a statement missed.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import build, files
 
 from orq_thread_lint.policy import Policy
-from orq_thread_lint.static.checker import gate, targets
-from orq_thread_lint.static.segments import plan
+from orq_thread_lint.static.checker import decode, gate, targets
+from orq_thread_lint.static.scopes import Words
+from orq_thread_lint.static.segments import line_starts, plan, source_lines
 
 
 def main() -> int:
@@ -31,19 +34,27 @@ def main() -> int:
     start = time.perf_counter()
     for path in files(build()):
         data = path.read_bytes()
-        if prefilter.may_hold(data):
-            kept += 1
-            continue
-        skipped += 1
+        held = prefilter.may_hold(data)
+        kept += held
+        skipped += not held
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                tree = ast.parse(data)
-        except (SyntaxError, ValueError):
-            unparsable += 1
+                text, _ = decode(data)
+                tree = ast.parse(text)
+        except (SyntaxError, ValueError, UnicodeDecodeError, LookupError):
+            unparsable += not held
             continue
-        if plan(tree, calls) is not None:
-            wrong.append(str(path))
+        every = {id(stmt) for stmt, _, _ in plan(tree, calls, None, None)}
+        if not held:
+            if every:
+                wrong.append(f"{path}: ruled out, holds candidates")
+            continue
+        # the rows the byte scan hits must lead to every statement that holds a candidate
+        words = Words(text)
+        rows = prefilter.rows(text, line_starts(source_lines(text)))
+        if {id(stmt) for stmt, _, _ in plan(tree, calls, rows, words.rows("orq_ai_sdk"))} != every:
+            wrong.append(f"{path}: its rows miss a statement")
     print(f"{kept} files kept, {skipped} ruled out ({unparsable} of them not parsable by this Python); "
           f"ruled out wrongly: {len(wrong)}  [{time.perf_counter() - start:.0f} s]")
     for name in wrong:

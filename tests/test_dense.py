@@ -28,7 +28,8 @@ def test_dense_sample_findings_are_the_same_with_and_without_the_gates() -> None
         data = text.encode()
         fast = check_bytes(data, name, policy).findings
         full = check_bytes(data, name, policy, prefilter=False).findings
-        assert [(f.row, f.column, f.code) for f in fast] == [(f.row, f.column, f.code) for f in full], name
+        assert [(f.row, f.column, f.code, f.violation.message) for f in fast] == [
+            (f.row, f.column, f.code, f.violation.message) for f in full], name
         total.update(f.code for f in fast)
     assert inserted > 60
     # Each wrong shape is found once per insertion (the sample cycles through all of them).

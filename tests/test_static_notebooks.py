@@ -201,9 +201,9 @@ def test_json_fix_edits_are_in_cell_rows_with_the_magics_as_written(tmp_path: Pa
     found = as_json(tmp_path, cli_env, "--select", "OTL010", "nb.ipynb")
     assert places(found) == [("OTL010", 2, 4, FIXABLE.index('"support"') + 5)]
     (edit,) = found[0]["fix"]["edits"]
-    # Rows 2 to the cell's end (it has no final newline), replaced by the fixed loop as written.
-    assert (edit["location"], edit["end_location"]) == ({"row": 2, "column": 1}, {"row": 5, "column": 15})
-    assert edit["content"] == "for q in qs:\n    %time x = 1\n    " + FIXED + "    !echo done"
+    # The call's own row, replaced by the fixed call: the magics around it are not in the edit.
+    assert (edit["location"], edit["end_location"]) == ({"row": 4, "column": 1}, {"row": 5, "column": 1})
+    assert edit["content"] == "    " + FIXED
 
 
 def test_python_that_looks_like_ipython_is_python() -> None:

@@ -168,14 +168,14 @@ def test_an_internal_error_costs_one_file_not_the_run(tmp_path: Path, monkeypatc
     from orq_thread_lint.static import visitor
 
     _tree(tmp_path, 3)
-    real = visitor.check_segment
+    real = visitor.collect
 
-    def flaky(ctx, segment, emit, targets):  # type: ignore[no-untyped-def]
+    def flaky(ctx, segment, targets):  # type: ignore[no-untyped-def]
         if "'demo'" in "".join(ctx.lines):
             raise RuntimeError("boom")
-        return real(ctx, segment, emit, targets)
+        return real(ctx, segment, targets)
 
-    monkeypatch.setattr(visitor, "check_segment", flaky)
+    monkeypatch.setattr(visitor, "collect", flaky)
     run = check_paths([str(tmp_path)], Policy.from_dict({}, path=tmp_path / "pyproject.toml"), jobs=1)
     rows = _rows(run)
     assert ("m000.py", 1, "OTL000") in rows and ("m001.py", 2, "OTL104") in rows

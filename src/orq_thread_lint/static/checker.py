@@ -23,10 +23,12 @@ from ..violations import Violation
 from . import unused_noqa
 from .comments import Comments, scan
 from .noqa import SKIP_FILE
-from .segments import Prefilter, Segment, merge, plan, source_lines
+from .scopes import Words
+from .segments import Prefilter, Segment, line_starts, plan, source_lines
 
 if TYPE_CHECKING:
     from .fixes import Action
+    from .resolve import FileContext
 
 # Fixing repeats until nothing fixable is left (so a second run changes nothing), this many rounds at most.
 _FIX_ROUNDS = 8
@@ -85,9 +87,10 @@ def decode(data: bytes) -> tuple[str, str]:
 
 
 def analyse(text: str, encoding: str, filename: str, policy: Policy,
-            seen: Callable[[Node], None] | None = None) -> Parsed | Finding | None:
+            seen: Callable[[Node], None] | None = None, gates: bool = True) -> Parsed | Finding | None:
     """The segments and violations of a text, an OTL000 finding, or None when nothing can be found.
-    ``seen`` is told of every thread the rules check."""
+    ``seen`` is told of every thread the rules check. ``gates=False`` reads every statement and
+    parses whole module-level statements (what the tests compare the gates with)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -96,27 +99,47 @@ def analyse(text: str, encoding: str, filename: str, policy: Policy,
         return _invalid(filename, f"can't parse: {exc.msg}", exc.lineno or 1, exc.offset or 1)
     except ValueError as exc:
         return _invalid(filename, f"can't parse: {exc}")
-    found = plan(tree, targets(policy))
-    if found is None:
-        return None
-    import libcst as cst
-
-    from .resolve import FileContext
-    from .visitor import check_segment
-
     lines = source_lines(text)
-    ctx = FileContext(lines, found.bindings, tree)
+    rows = gate(policy).rows(text, line_starts(lines)) if gates else None
+    words = Words(text if gates else None)
+    found = plan(tree, targets(policy), rows, words.rows("orq_ai_sdk"), outermost=not gates)
+    if not found:
+        return None
+    from .resolve import FileContext
+    from .visitor import check_sites, collect
+
+    ctx = FileContext(lines, tree, words)
+    segments = _segments(ctx, found)
+    ctx.cover(segments)
     out: list[Violation] = []
-    emit = Emitter(policy, out, seen)
-    segments = []
-    for start, end in merge(found.spans):
-        try:
-            segment = Segment(lines, start, end)
-        except cst.ParserSyntaxError:
-            continue  # syntax CPython accepts and libcst doesn't know yet: nothing can be proved
-        segments.append(segment)
-        check_segment(ctx, segment, emit, targets(policy))
+    check_sites([site for segment in segments for site in collect(ctx, segment, targets(policy))],
+                Emitter(policy, out, seen))
     return Parsed(text, encoding, lines, segments, out)
+
+
+def _segments(ctx: FileContext, found: list[tuple[ast.stmt, tuple[ast.AST, ...], bool]]) -> list[Segment]:
+    """The segments of the plan's statements, none inside another (a widened one holds the rest)."""
+    made: dict[int, Segment] = {}
+    for stmt, path, header in found:
+        segment = ctx.segment_for(stmt, path, header)
+        if segment is not None:
+            made[id(segment)] = segment
+    out: list[Segment] = []
+    for segment in sorted(made.values(), key=lambda s: (s.start, -s.end)):
+        if out and segment.start <= out[-1].end:
+            last = out[-1]
+            if segment.end <= last.end and not last.tail:
+                continue
+            # overlapping without one holding the other: both go into their module-level statement
+            top = (last.path or last.roots)[0]
+            assert isinstance(top, ast.stmt)
+            wide = ctx.segment_for(top, ())
+            out.pop()
+            if wide is not None and not (out and wide is out[-1]):
+                out.append(wide)
+            continue
+        out.append(segment)
+    return out
 
 
 def place(parsed: Parsed, filename: str, ignored: frozenset[str], with_fixes: bool = True,
@@ -138,8 +161,8 @@ def place(parsed: Parsed, filename: str, ignored: frozenset[str], with_fixes: bo
         if key in seen:
             continue
         seen.add(key)
-        if comments is None:
-            comments = scan(parsed.text) or _NO_COMMENTS
+        if comments is None:  # no directive can be without the word (tokenizing is slow)
+            comments = (scan(parsed.text) if "noqa" in parsed.text.lower() else None) or _NO_COMMENTS
         directive = comments.suppressing(row, v.code)
         if directive is not None:
             if used is not None:
@@ -187,15 +210,21 @@ def fix_text(text: str, encoding: str, filename: str, policy: Policy,
     return text, fixed
 
 
+def passes_gate(data: bytes, policy: Policy, ignored: frozenset[str] = frozenset()) -> bool:
+    """Whether a file's bytes may hold something to report (else checking it finds nothing)."""
+    if SKIP_FILE in data:
+        return False
+    stale_noqa = policy.enabled(unused_noqa.CODE) and not unused_noqa.CODE.startswith(tuple(ignored))
+    return gate(policy).may_hold(data) or (stale_noqa and b"noqa" in data.lower())
+
+
 def check_bytes(data: bytes, filename: str, policy: Policy, ignored: frozenset[str] = frozenset(),
                 fix: bool = False, prefilter: bool = True) -> FileResult:
     """Check one file's bytes. ``prefilter=False`` parses every file (what the tests compare with)."""
     result = FileResult(filename)
-    if SKIP_FILE in data:
+    if SKIP_FILE in data or (prefilter and not passes_gate(data, policy, ignored)):
         return result
     stale_noqa = policy.enabled(unused_noqa.CODE) and not unused_noqa.CODE.startswith(tuple(ignored))
-    if prefilter and not gate(policy).may_hold(data) and not (stale_noqa and b"noqa" in data.lower()):
-        return result
     try:
         text, encoding = decode(data)
     except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
@@ -207,7 +236,7 @@ def check_bytes(data: bytes, filename: str, policy: Policy, ignored: frozenset[s
         result.original = text
         text, result.fixed = fix_text(text, encoding, filename, policy, ignored)
         result.source = text
-    parsed = analyse(text, encoding, filename, policy)
+    parsed = analyse(text, encoding, filename, policy, gates=prefilter)
     used: set[tuple[int, str]] = set()
     if isinstance(parsed, Finding):
         if policy.enabled("OTL000") and not "OTL000".startswith(tuple(ignored)):

@@ -12,14 +12,15 @@ Everything else (parameters, imports, ``a or b``, factories elsewhere) is unknow
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator, Sequence
-from typing import Literal
+from collections.abc import Callable, Sequence
+from typing import Literal, TypeVar
 
 import libcst as cst
 
 from ..values import Partial, Text
 from .imports import is_openai_client, is_orq_client
-from .resolve import FunctionScope, Resolver
+from .resolve import FunctionScope, Resolver, statements_of
+from .scopes import statements
 from .segments import TRANSPARENT, Segment
 
 Client = Literal["openai-orq", "openai", "orq-sdk"]
@@ -164,48 +165,53 @@ class _Tracer:
                   and n.attr == attr and isinstance(n.value, ast.Name) and n.value.id == "self"]
         if len(stores) != 1 or not (init.lineno <= stores[0].lineno <= (init.end_lineno or init.lineno)):
             return None
-        parsed = self._parse(init)
-        if parsed is None:
-            return None
-        segment, func = parsed
-        for node in _walk_own(func.body):
-            if isinstance(node, cst.Assign) and len(node.targets) == 1:
-                target = node.targets[0].target
-                if isinstance(target, cst.Attribute) and target.attr.value == attr:
-                    return node.value, resolver.at(segment, (FunctionScope(func, segment),))
+        path = (cls, init)
+        for stmt, where in statements(init.body, None, path, into_defs=False):
+            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and stmt.targets[0] is stores[0]:
+                segment = self.ctx.segment_for(stmt, where)
+                node = _own_node(segment, cst.Assign, stmt.lineno, lambda n: isinstance(
+                    n.targets[0].target, cst.Attribute) and n.targets[0].target.attr.value == attr) \
+                    if segment is not None else None
+                if segment is None or node is None:
+                    return None
+                return node.value, resolver.at(segment, (self.ctx.scope(init, (cls,)),))
         return None
-
-    def _parse(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[Segment, cst.FunctionDef] | None:
-        """A function of the file parsed by libcst on its own (decorators included)."""
-        start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-        segment = self.ctx.segment(start, node.end_lineno or node.lineno)
-        func = next((s for s in segment.body() if isinstance(s, cst.FunctionDef)), None) if segment else None
-        return (segment, func) if segment is not None and func is not None else None
 
     def _factory(self, name: str, resolver: Resolver, depth: int) -> Client | None:
         """The client a module-level function of this file returns, if every return gives the same."""
-        if any(name in scope.names for scope in resolver.scopes):
+        if any(scope.lookup(name) for scope in resolver.scopes):
             return None  # a local or nested function: not followed
-        kinds = self.ctx.bindings.kinds.get(name, [])
-        if len(kinds) != 1 or not isinstance(kinds[0][1], (ast.FunctionDef, ast.AsyncFunctionDef)):
+        kinds = self.ctx.module_kinds(name)
+        func = kinds[0][1].stmt if len(kinds) == 1 and kinds[0][1] is not None else None
+        if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
             return None
-        parsed = self._parse(kinds[0][1])
-        if parsed is None:
-            return None
-        segment, func = parsed
-        inner = resolver.at(segment, (FunctionScope(func, segment),))
-        returns = [n for n in _walk_own(func.body) if isinstance(n, cst.Return)]
-        kinds_seen = {self.trace(r.value, inner, depth + 1) if r.value is not None else None for r in returns}
+        scope = self.ctx.scope(func, ())
+        kinds_seen: set[Client | None] = set()
+        for stmt, where in statements(func.body, None, (func,), into_defs=False):
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) or not isinstance(
+                    stmt, ast.Return):
+                continue
+            if stmt.value is None:
+                kinds_seen.add(None)
+                continue
+            segment = self.ctx.segment_for(stmt, where)
+            node = _own_node(segment, cst.Return, stmt.lineno, lambda n: n.value is not None) \
+                if segment is not None else None
+            if segment is None or node is None or node.value is None:
+                return None
+            kinds_seen.add(self.trace(node.value, resolver.at(segment, (scope,)), depth + 1))
         if len(kinds_seen) != 1:
             return None
         return next(iter(kinds_seen))
 
 
-def _walk_own(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """Nodes of a function body, not of the functions, lambdas and classes nested in it."""
-    stack = list(root.children)
-    while stack:
-        node = stack.pop()
-        yield node
-        if not isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
-            stack.extend(node.children)
+_N = TypeVar("_N", bound=cst.CSTNode)
+
+
+def _own_node(segment: Segment, kind: type[_N], row: int, test: Callable[[_N], bool]) -> _N | None:
+    """The one statement of ``kind`` in the segment that passes ``test`` (on ``row`` when several do)."""
+    found = [n for n in statements_of(segment) if isinstance(n, kind) and test(n)]
+    if len(found) == 1:
+        return found[0]
+    at = [n for n in found if segment.where(n)[0] == row]
+    return at[0] if len(at) == 1 else None

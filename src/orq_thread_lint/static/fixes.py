@@ -302,11 +302,11 @@ def single_fix(v: Violation) -> Fix | None:
     segment = v.anchor.segment
     fixer = _Fixer([act])
     fixed = segment.module.visit(fixer)
-    code = fixed.code
-    if not fixer.applied or not _keeps_comments(segment.module, fixed) or not parses(code):
+    if not fixer.applied or not _keeps_comments(segment.module, fixed) or not parses(fixed.code):
         return None
-    if segment.wrapped:
-        code = code.split("\n", 1)[1]
+    code = segment.code_of(fixed)
+    if code is None:
+        return None
     edit = Edit(code, segment.start, 1, segment.end + 1, 1)
     return Fix(FIX_MESSAGES[act.code], (edit,))
 
@@ -316,11 +316,9 @@ def rewrite(segment: Segment, actions: Sequence[Action]) -> tuple[str, list[Acti
     that took."""
     fixer = _Fixer(actions)
     fixed = segment.module.visit(fixer)
-    if not _keeps_comments(segment.module, fixed):
-        fixed, fixer.applied = segment.module, []  # a fix must never lose a comment: none is made here
-    code = fixed.code
-    if segment.wrapped:
-        code = code.split("\n", 1)[1]
+    code = segment.code_of(fixed) if _keeps_comments(segment.module, fixed) else None
+    if code is None:  # a fix must never lose a comment (nor touch the tail): none is made here
+        return segment.code_of(segment.module) or "", []
     return code, fixer.applied
 
 

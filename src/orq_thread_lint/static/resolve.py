@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import re
 import string
+from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -21,7 +22,19 @@ from ..rules.minted import Mint, Minted, MintedHole, MintedUUID, mint_of
 from ..values import Hole, List, Mapping, Node, Partial, Scalar, Text, Unknown
 from .fresh import fresh_call, keeps_fresh
 from .imports import imported_names, is_thread_model
-from .segments import MUTATORS, Bindings, Segment
+from .scopes import (
+    Binding,
+    Path,
+    Ref,
+    Words,
+    child_bodies,
+    class_facts,
+    first_row,
+    function_body_facts,
+    module_facts,
+    parameters,
+)
+from .segments import Segment
 
 _MAX_DEPTH = 24
 # Bounds that keep value following linear in the file (names can refer to names many times over,
@@ -62,23 +75,79 @@ class Anchor:
 # Scopes ---------------------------------------------------------------------------------------
 
 class Scope:
-    """Names bound in one scope: name -> [(kind, value expression or None)]."""
+    """Names bound in one scope, asked for one at a time: name -> [(kind, binding)]."""
 
-    def __init__(self, segment: Segment) -> None:
-        self.segment = segment
-        self.names: dict[str, list[tuple[str, cst.BaseExpression | None]]] = {}
+    def __init__(self) -> None:
         self.memo: dict[str, Node] = {}  # the values of names assigned once, as far as they were followed
 
-    def bind(self, name: str, kind: str, value: cst.BaseExpression | None = None) -> None:
-        self.names.setdefault(name, []).append((kind, value))
+    def lookup(self, name: str) -> list[Binding]:
+        raise NotImplementedError
 
-    def bind_target(self, target: cst.CSTNode, kind: str = "other", value: cst.BaseExpression | None = None) -> None:
-        if isinstance(target, cst.Name):
-            self.bind(target.value, kind, value)
-            return
+
+class FunctionScope(Scope):
+    """A function's scope, from its ast (static/scopes.py)."""
+
+    def __init__(self, node: ast.FunctionDef | ast.AsyncFunctionDef, path: Path, words: Words) -> None:
+        super().__init__()
+        self.node, self.path, self.words = node, path, words
+        self.params = frozenset(parameters(node))
+        self._known: dict[str, list[Binding]] = {}
+        self._all: dict[str, list[Binding]] | None = None
+
+    def lookup(self, name: str) -> list[Binding]:
+        known = self._known.get(name)
+        if known is None:
+            rows = self.words.rows(name)
+            if rows is None:
+                if self._all is None:
+                    self._all = function_body_facts(self.node.body, (*self.path, self.node), None, None)
+                body = self._all.get(name, [])
+            else:
+                body = function_body_facts(self.node.body, (*self.path, self.node), rows,
+                                           self.words.expr_rows(name)).get(name, [])
+            known = self._known[name] = ([("other", None)] if name in self.params else []) + body
+        return known
+
+
+class ClassScope(Scope):
+    """Names bound in a class body; seen only by code directly in that body."""
+
+    def __init__(self, node: ast.ClassDef, words: Words) -> None:
+        super().__init__()
+        self.node, self.words = node, words
+        self._known: dict[str, list[Binding]] = {}
+
+    def lookup(self, name: str) -> list[Binding]:
+        known = self._known.get(name)
+        if known is None:
+            known = self._known[name] = class_facts(self.node, self.words.rows(name)).get(name, [])
+        return known
+
+
+class OpaqueScope(Scope):
+    """A scope whose facts couldn't be read: every name in it is unknown."""
+
+    def lookup(self, name: str) -> list[Binding]:
+        return [("other", None)]
+
+
+class CstScope(Scope):
+    """A scope inside a segment without statements of its own (a lambda, a comprehension)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: dict[str, list[Binding]] = {}
+
+    def bind(self, name: str, kind: str) -> None:
+        self.names.setdefault(name, []).append((kind, None))
+
+    def bind_target(self, target: cst.CSTNode) -> None:
         for sub in _walk(target):
-            if isinstance(sub, cst.Name) and not isinstance(sub, cst.Attribute):
+            if isinstance(sub, cst.Name):
                 self.bind(sub.value, "other")
+
+    def lookup(self, name: str) -> list[Binding]:
+        return self.names.get(name, [])
 
 
 def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
@@ -91,222 +160,252 @@ def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         stack.extend(cur.children)
 
 
-def _iter_kind(iterable: cst.BaseExpression) -> str:
-    if isinstance(iterable, cst.Call) and isinstance(iterable.func, cst.Name):
-        return iterable.func.value
-    return ""
-
-
-def _bind_loop(scope: Scope, target: cst.BaseExpression, iterable: cst.BaseExpression) -> None:
-    kind = _iter_kind(iterable)
-    if kind == "range" and isinstance(target, cst.Name):
-        scope.bind(target.value, "loop")
-    elif kind == "enumerate" and isinstance(target, cst.Tuple) and target.elements:
-        first = target.elements[0].value
-        if isinstance(first, cst.Name):
-            scope.bind(first.value, "loop")
-        for element in target.elements[1:]:
-            scope.bind_target(element.value)
-    else:
-        scope.bind_target(target)
-
-
-class FunctionScope(Scope):
-    def __init__(self, node: cst.FunctionDef | cst.Lambda, segment: Segment) -> None:
-        super().__init__(segment)
+class LambdaScope(CstScope):
+    def __init__(self, node: cst.Lambda) -> None:
+        super().__init__()
         params = node.params
         for param in (*params.posonly_params, *params.params, *params.kwonly_params):
             self.bind(param.name.value, "other")
         for star in (params.star_arg, params.star_kwarg):
             if isinstance(star, cst.Param):
                 self.bind(star.name.value, "other")
-        if isinstance(node, cst.FunctionDef):
-            self._collect(node.body)
-            self._mutated(node.body)
-
-    def _mutated(self, root: cst.CSTNode) -> None:
-        """A name changed in place here or in a nested function is not the literal it was bound to."""
-        stack: list[cst.CSTNode] = [root]
-        while stack:
-            node = stack.pop()
-            if (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
-                    and node.func.attr.value in MUTATORS and isinstance(node.func.value, cst.Name)):
-                self.bind(node.func.value.value, "mutate")
-            elif isinstance(node, (cst.AssignTarget, cst.Del)):
-                base: cst.BaseExpression = node.target
-                while isinstance(base, cst.Subscript):
-                    base = base.value
-                if base is not node.target and isinstance(base, cst.Name):
-                    self.bind(base.value, "mutate")
-            stack.extend(node.children)
-
-    def _collect(self, root: cst.CSTNode) -> None:
-        stack: list[cst.CSTNode] = list(root.children)
-        while stack:
-            node = stack.pop()
-            if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
-                self.bind(node.name.value, "other")
-                stack.extend(node.decorators)
-                self._rebound_inside(node, cst.Nonlocal)
-                continue
-            if isinstance(node, cst.Lambda):
-                continue
-            if isinstance(node, (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)):
-                self._rebound_inside(node, cst.NamedExpr)
-                continue
-            if isinstance(node, cst.Assign):
-                for tgt in node.targets:
-                    self.bind_target(tgt.target, "assign", node.value)
-            elif isinstance(node, cst.AnnAssign):
-                if node.value is not None:
-                    self.bind_target(node.target, "assign", node.value)
-            elif isinstance(node, cst.AugAssign):
-                self.bind_target(node.target)
-            elif isinstance(node, cst.For):
-                _bind_loop(self, node.target, node.iter)
-            elif isinstance(node, cst.WithItem) and node.asname is not None:
-                self.bind_target(node.asname.name, "with", node.item)
-            elif isinstance(node, cst.ExceptHandler) and node.name is not None:
-                self.bind_target(node.name.name)
-            elif isinstance(node, (cst.Import, cst.ImportFrom)) and not isinstance(node.names, cst.ImportStar):
-                for alias in node.names:
-                    name = alias.asname.name if alias.asname else alias.name
-                    self.bind(cst.helpers.get_full_name_for_node(name).split(".")[0]  # type: ignore[union-attr]
-                              if not isinstance(name, cst.Name) else name.value, "import")
-            elif isinstance(node, (cst.Global, cst.Nonlocal)):
-                for item in node.names:
-                    self.bind(item.name.value, "other")
-            elif isinstance(node, (cst.NamedExpr, cst.Del)):
-                self.bind_target(node.target)
-            elif isinstance(node, (cst.MatchAs, cst.MatchStar)) and node.name is not None:
-                self.bind(node.name.value, "other")
-            stack.extend(node.children)
-
-    def _rebound_inside(self, node: cst.CSTNode, kind: type[cst.Nonlocal] | type[cst.NamedExpr]) -> None:
-        """Names a nested scope rebinds in this one: ``nonlocal`` in a nested function, ``:=`` in a
-        comprehension (whose other names stay its own)."""
-        stack = [node]
-        while stack:
-            sub = stack.pop()
-            stack.extend(sub.children)
-            if kind is cst.Nonlocal and isinstance(sub, cst.Nonlocal):
-                for item in sub.names:
-                    self.bind(item.name.value, "other")
-            elif kind is cst.NamedExpr and isinstance(sub, cst.NamedExpr):
-                self.bind_target(sub.target)
 
 
-class ClassScope(Scope):
-    """Names bound in a class body; seen only by code directly in that body."""
-
-    def __init__(self, node: cst.ClassDef, segment: Segment) -> None:
-        super().__init__(segment)
-        for stmt in node.body.body:
-            for sub in _walk(stmt):
-                if isinstance(sub, (cst.FunctionDef, cst.ClassDef)):
-                    self.bind(sub.name.value, "other")
-                elif isinstance(sub, (cst.AssignTarget, cst.AnnAssign, cst.AugAssign, cst.For, cst.NamedExpr,
-                                      cst.Del)):
-                    self.bind_target(sub.target)
-                elif isinstance(sub, cst.WithItem) and sub.asname is not None:
-                    self.bind_target(sub.asname.name)
-                elif isinstance(sub, cst.ExceptHandler) and sub.name is not None:
-                    self.bind_target(sub.name.name)
-                elif isinstance(sub, cst.ImportAlias):
-                    name = sub.asname.name if sub.asname else sub.name
-                    if isinstance(name, cst.Name):
-                        self.bind(name.value, "other")
-                    elif isinstance(name, cst.Attribute):
-                        self.bind((cst.helpers.get_full_name_for_node(name) or "").split(".")[0], "other")
-
-
-class CompScope(Scope):
-    def __init__(self, node: cst.CSTNode, segment: Segment) -> None:
-        super().__init__(segment)
+class CompScope(CstScope):
+    def __init__(self, node: cst.CSTNode) -> None:
+        super().__init__()
         comp = getattr(node, "for_in", None)
         while isinstance(comp, cst.CompFor):
-            _bind_loop(self, comp.target, comp.iter)
+            target, iterable = comp.target, comp.iter
+            kind = iterable.func.value if isinstance(iterable, cst.Call) and isinstance(iterable.func, cst.Name) else ""
+            if kind == "range" and isinstance(target, cst.Name):
+                self.bind(target.value, "loop")
+            elif kind == "enumerate" and isinstance(target, cst.Tuple) and target.elements:
+                first = target.elements[0].value
+                if isinstance(first, cst.Name):
+                    self.bind(first.value, "loop")
+                for element in target.elements[1:]:
+                    self.bind_target(element.value)
+            else:
+                self.bind_target(target)
             comp = comp.inner_for_in
 
 
-# The resolver -----------------------------------------------------------------------------------
+# The file ---------------------------------------------------------------------------------------
 
 class FileContext:
-    """Per-file state: its lines, module bindings, and module constants parsed on demand."""
+    """Per-file state: its lines and ast, the scopes and segments read so far, and the bounds of
+    value following. ``words`` says where names are written (``Words(None)``: look everywhere)."""
 
-    def __init__(self, lines: Sequence[str], bindings: Bindings, tree: ast.Module | None = None) -> None:
+    def __init__(self, lines: Sequence[str], tree: ast.Module, words: Words) -> None:
         self.lines = lines
-        self.bindings = bindings
         self.tree = tree  # the whole file's ast, where clients and imports are traced
-        self.imports = imported_names(tree, bindings) if tree is not None else {}
-        self._constants: dict[str, tuple[cst.BaseExpression, Segment] | None] = {}
-        self._segments: dict[tuple[int, int], Segment | None] = {}
+        self.words = words
+        self._module: dict[str, list[Binding]] = {}
+        self._imports: dict[str, str | None] | None = None
+        self._scopes: dict[int, Scope] = {}
+        self._segments: dict[tuple[int, int, str], Segment | None] = {}
+        self._covering: list[Segment] = []
+        self._covering_starts: list[int] = []
+        self._indexes: dict[int, dict[int, int]] = {}  # a statement list -> where each statement is in it
         self.memo: dict[str, Node] = {}  # module constants' values
         self.steps = 0
         self.max_steps = _STEPS_BASE + _STEPS_PER_LINE * len(lines)
         self.cut = 0  # how often following stopped at the depth or step bound (results then aren't kept)
         self.active = 0  # evaluations under way (the outermost one answers "unknown" when steps run out)
 
-    def segment(self, start: int, end: int) -> Segment | None:
-        """Lines ``start..end`` parsed on their own (once), or None if libcst can't parse them."""
-        key = (start, end)
+    # names ------------------------------------------------------------------------------------
+    def _module_facts(self, name: str) -> list[Binding]:
+        found = self._module.get(name)
+        if found is None:
+            found = self._module[name] = module_facts(
+                self.tree, self.words.rows(name), self.words.expr_rows(name)).get(name, [])
+        return found
+
+    def module_kinds(self, name: str) -> list[Binding]:
+        """How ``name`` is bound at module level (annotations without a value left out)."""
+        return [k for k in self._module_facts(name) if k[0] != "declare"]
+
+    def imported(self, name: str) -> str | None:
+        """What a module-level name was imported as, when imports are all that bind it."""
+        if self._imports is None:
+            self._imports = imported_names(self.tree, self.words.rows("import"))
+        qualified = self._imports.get(name)
+        if qualified is None:
+            return None
+        ok = all(ref is not None and isinstance(ref.stmt, (ast.Import, ast.ImportFrom))
+                 for _, ref in self._module_facts(name))
+        return qualified if ok else None
+
+    def scope(self, node: ast.AST, path: Path) -> Scope:
+        """The scope of a def or class (one object per node: identity is compared)."""
+        found = self._scopes.get(id(node))
+        if found is None:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                found = FunctionScope(node, path, self.words)
+            elif isinstance(node, ast.ClassDef):
+                found = ClassScope(node, self.words)
+            else:
+                found = OpaqueScope()
+            self._scopes[id(node)] = found
+        return found
+
+    def outer(self, path: Path) -> tuple[Scope, ...]:
+        """The scopes around statements whose ancestors are ``path``."""
+        return tuple(self.scope(node, path[:i]) for i, node in enumerate(path)
+                     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)))
+
+    # segments ---------------------------------------------------------------------------------
+    def char_col(self, row: int, byte_col: int) -> int:
+        """ast columns count UTF-8 bytes; libcst's and ours count characters."""
+        line = self.lines[row - 1] if 0 < row <= len(self.lines) else ""
+        return byte_col if line.isascii() else len(line.encode("utf-8", "surrogatepass")[:byte_col].decode(
+            "utf-8", "ignore"))
+
+    def _starts_line(self, stmt: ast.stmt) -> bool:
+        row = first_row(stmt)
+        line = self.lines[row - 1] if 0 < row <= len(self.lines) else ""
+        if row != stmt.lineno:  # decorated: nothing comes before a decorator on its line
+            return line.lstrip(" \t\f").startswith("@")
+        return not line[: self.char_col(row, stmt.col_offset)].strip(" \t\f")
+
+    def _siblings(self, stmt: ast.stmt, path: Path) -> list[ast.stmt]:
+        if not path:
+            return self.tree.body
+        row = first_row(stmt)
+        for body in child_bodies(path[-1]):
+            if first_row(body[0]) <= row <= (body[-1].end_lineno or row) and any(s is stmt for s in body):
+                return body
+        return [stmt]
+
+    def cover(self, segments: Sequence[Segment]) -> None:
+        """The plan's segments (sorted, none overlapping): a statement inside one is read there."""
+        self._covering = [s for s in segments if not s.tail]
+        self._covering_starts = [s.start for s in self._covering]
+
+    def segment_for(self, stmt: ast.stmt, path: Path, header: bool = False) -> Segment | None:
+        """The segment that holds ``stmt`` (``header``: only its header, when it is compound):
+        one of the plan's when one holds it, else the statement and those sharing its lines,
+        widened to the enclosing statement when its lines don't parse on their own."""
+        start, end = first_row(stmt), stmt.end_lineno or stmt.lineno
+        at = bisect_right(self._covering_starts, start) - 1  # the plan's segments don't overlap
+        if at >= 0 and end <= self._covering[at].end:
+            return self._covering[at]
+        if not self._starts_line(stmt):
+            return self._widen(path)
+        tail = ""
+        roots: list[ast.stmt] = [stmt]
+        body = getattr(stmt, "body", None)
+        if header and isinstance(body, list) and body and self._starts_line(body[0]):
+            row = first_row(body[0])
+            line = self.lines[row - 1]
+            tail = line[: len(line) - len(line.lstrip(" \t\f"))] + "pass\n"
+            end = row - 1
+        else:
+            siblings = self._siblings(stmt, path)
+            index = self._indexes.get(id(siblings))
+            if index is None:
+                index = self._indexes[id(siblings)] = {id(s): k for k, s in enumerate(siblings)}
+            i = j = index[id(stmt)]
+            while i > 0 and (siblings[i - 1].end_lineno or 0) >= first_row(siblings[i]):
+                i -= 1
+            while j + 1 < len(siblings) and first_row(siblings[j + 1]) <= (siblings[j].end_lineno or 0):
+                j += 1
+            roots = siblings[i : j + 1]
+            if not self._starts_line(roots[0]):
+                return self._widen(path)
+            start, end = first_row(roots[0]), max(s.end_lineno or s.lineno for s in roots)
+        key = (start, end, tail)
         if key not in self._segments:
             try:
-                self._segments[key] = Segment(self.lines, start, end)
+                self._segments[key] = Segment(self.lines, start, end, tail, roots, path)
             except cst.ParserSyntaxError:
                 self._segments[key] = None
-        return self._segments[key]
+        found = self._segments[key]
+        return found if found is not None else self._widen(path)
+
+    def _widen(self, path: Path) -> Segment | None:
+        if not path:
+            return None  # syntax CPython accepts and libcst doesn't know yet: nothing can be proved
+        parent = path[-1]
+        assert isinstance(parent, ast.stmt)
+        return self.segment_for(parent, path[:-1])
+
+    # bindings' values ---------------------------------------------------------------------------
+    def assigned(self, ref: Ref, name: str) -> tuple[cst.BaseExpression, Segment] | None:
+        """The value of ``name = value`` (or ``name: T = value``) that ``ref`` points at."""
+        segment = self.segment_for(ref.stmt, ref.path)  # type: ignore[arg-type]
+        if segment is None:
+            return None
+        found = [n for n in statements_of(segment) if isinstance(n, (cst.Assign, cst.AnnAssign))
+                 and _assigns(n, name)]
+        node = _at_row(segment, found, getattr(ref.stmt, "lineno", 0))
+        if isinstance(node, (cst.Assign, cst.AnnAssign)) and node.value is not None:
+            return node.value, segment
+        return None
+
+    def with_value(self, ref: Ref, name: str) -> tuple[cst.BaseExpression, Segment] | None:
+        """The item of ``with item as name:`` that ``ref`` points at."""
+        segment = self.segment_for(ref.stmt, ref.path, header=True)  # type: ignore[arg-type]
+        if segment is None:
+            return None
+        found = [n for n in statements_of(segment) if isinstance(n, cst.With)]
+        node = _at_row(segment, found, getattr(ref.stmt, "lineno", 0))
+        if isinstance(node, cst.With) and 0 <= ref.item < len(node.items):
+            item = node.items[ref.item]
+            if item.asname is not None and isinstance(item.asname.name, cst.Name) and item.asname.name.value == name:
+                return item.item, segment
+        return None
 
     def constant(self, name: str) -> tuple[cst.BaseExpression, Segment] | None:
         """The value of a module-level name bound exactly once by a plain assignment."""
-        if name in self._constants:
-            return self._constants[name]
-        found = None
-        kinds = [k for k in self.bindings.kinds.get(name, []) if k[0] != "declare"]
-        if len(kinds) == 1 and kinds[0][0] == "assign":
-            stmt = kinds[0][1]
-            assert isinstance(stmt, (ast.Assign, ast.AnnAssign))
-            try:
-                segment = Segment(self.lines, stmt.lineno, stmt.end_lineno or stmt.lineno)
-                found = _assigned_value(segment, name)
-            except cst.ParserSyntaxError:
-                found = None
-        self._constants[name] = found
-        return found
+        kinds = self.module_kinds(name)
+        if len(kinds) == 1 and kinds[0][0] == "assign" and kinds[0][1] is not None:
+            return self.assigned(kinds[0][1], name)
+        return None
 
-    def with_item(self, name: str) -> tuple[cst.WithItem, Segment] | None:
+    def with_item(self, name: str) -> tuple[cst.BaseExpression, Segment] | None:
         """The item of a module-level ``with ... as name:`` that is the name's only binding."""
-        kinds = [k for k in self.bindings.kinds.get(name, []) if k[0] != "declare"]
-        if len(kinds) != 1 or kinds[0][0] != "with":
-            return None
-        stmt = kinds[0][1]
-        assert isinstance(stmt, (ast.With, ast.AsyncWith))
-        segment = self.segment(stmt.lineno, stmt.end_lineno or stmt.lineno)
-        item = _with_item(segment, name) if segment is not None else None
-        return (item, segment) if item is not None and segment is not None else None
+        kinds = self.module_kinds(name)
+        if len(kinds) == 1 and kinds[0][0] == "with" and kinds[0][1] is not None:
+            return self.with_value(kinds[0][1], name)
+        return None
 
 
-def _with_item(segment: Segment, name: str) -> cst.WithItem | None:
-    for stmt in segment.body():
-        if isinstance(stmt, cst.With):
-            for item in stmt.items:
-                if item.asname is not None and isinstance(item.asname.name, cst.Name) \
-                        and item.asname.name.value == name:
-                    return item
-    return None
+def statements_of(segment: Segment) -> Iterator[cst.CSTNode]:
+    """The statements of a segment, small ones and nested ones included."""
+    stack: list[cst.CSTNode] = list(reversed(segment.body()))
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, cst.SimpleStatementLine):
+            stack.extend(reversed(node.body))
+        elif isinstance(node, cst.BaseCompoundStatement):
+            stack.extend(reversed(list(_nested_statements(node))))
 
 
-def _assigned_value(segment: Segment, name: str) -> tuple[cst.BaseExpression, Segment] | None:
-    for stmt in segment.body():
-        if not isinstance(stmt, cst.SimpleStatementLine):
-            continue
-        for small in stmt.body:
-            if isinstance(small, cst.Assign) and any(
-                    isinstance(t.target, cst.Name) and t.target.value == name for t in small.targets):
-                return small.value, segment
-            if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name) and small.value is not None:
-                return small.value, segment
-    return None
+def _nested_statements(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    for child in node.children:
+        if isinstance(child, (cst.BaseSuite, cst.Else, cst.ExceptHandler, cst.ExceptStarHandler, cst.Finally,
+                              cst.MatchCase, cst.If)):
+            if isinstance(child, cst.If):
+                yield child  # an `elif`
+            elif isinstance(child, cst.BaseSuite):
+                yield from child.body
+            else:
+                yield from _nested_statements(child)
+
+
+def _assigns(node: cst.Assign | cst.AnnAssign, name: str) -> bool:
+    targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
+    return any(isinstance(t, cst.Name) and t.value == name for t in targets)
+
+
+def _at_row(segment: Segment, nodes: Sequence[cst.CSTNode], row: int) -> cst.CSTNode | None:
+    if len(nodes) == 1:
+        return nodes[0]
+    at = [n for n in nodes if segment.where(n)[0] == row]
+    return at[0] if len(at) == 1 else None
 
 
 class Resolver:
@@ -392,11 +491,12 @@ class Resolver:
             index, bound = local
             if len(bound) == 1 and bound[0][0] == "loop":
                 return Counter(path, anchor)
-            kind, value = bound[0]
-            if len(bound) == 1 and kind == "assign" and value is not None:
-                scope = self.scopes[index]
-                return self._followed(scope.memo, name, path, self.at(scope.segment, self.scopes[: index + 1]), value)
-            return Unknown(path, anchor)
+            kind, ref = bound[0]
+            found = self.ctx.assigned(ref, name) if len(bound) == 1 and kind == "assign" and ref is not None else None
+            if found is None:
+                return Unknown(path, anchor)
+            return self._followed(self.scopes[index].memo, name, path, self.at(found[1], self.scopes[: index + 1]),
+                                  found[0])
         found = self.ctx.constant(name)
         if found is None:
             return Unknown(path, anchor)
@@ -418,13 +518,13 @@ class Resolver:
             memo[name] = found
         return found
 
-    def _scope_of(self, name: str) -> tuple[int, list[tuple[str, cst.BaseExpression | None]]] | None:
+    def _scope_of(self, name: str) -> tuple[int, list[Binding]] | None:
         """The innermost scope seen from here that binds ``name`` (a class body only from inside it)."""
         for index in range(len(self.scopes) - 1, -1, -1):
             scope = self.scopes[index]
             if isinstance(scope, ClassScope) and index != len(self.scopes) - 1:
                 continue
-            bound = scope.names.get(name)
+            bound = scope.lookup(name)
             if bound:
                 return index, bound
         return None
@@ -435,16 +535,18 @@ class Resolver:
         local = self._scope_of(name)
         if local is not None:
             index, bound = local
-            kind, value = bound[0]
-            if len(bound) == 1 and kind in ("assign", "with") and value is not None:
-                return kind, value, self.at(self.scopes[index].segment, self.scopes[: index + 1])
-            return None
+            kind, ref = bound[0]
+            if len(bound) != 1 or ref is None:
+                return None
+            found = self.ctx.assigned(ref, name) if kind == "assign" else \
+                self.ctx.with_value(ref, name) if kind == "with" else None
+            return None if found is None else (kind, found[0], self.at(found[1], self.scopes[: index + 1]))
         constant = self.ctx.constant(name)
         if constant is not None:
             return "assign", constant[0], self.at(constant[1], ())
         item = self.ctx.with_item(name)
         if item is not None:
-            return "with", item[0].item, self.at(item[1], ())
+            return "with", item[0], self.at(item[1], ())
         return None
 
     def qualified(self, expr: cst.BaseExpression) -> str | None:
@@ -457,7 +559,7 @@ class Resolver:
         local = self._scope_of(expr.value)
         if local is not None and any(kind != "import" for kind, _ in local[1]):
             return None  # a local name, not the import
-        return self.ctx.imports.get(expr.value)
+        return self.ctx.imported(expr.value)
 
     # strings ------------------------------------------------------------------------------------
     def _string(self, expr: cst.BaseExpression, path: str, anchor: Anchor) -> Node:

@@ -15,7 +15,7 @@ from pathlib import Path
 from ..policy import Policy
 from ..report import Finding
 from .cache import DEFAULT_DIR, Cache
-from .checker import FileResult, _invalid, check_bytes
+from .checker import FileResult, _invalid, check_bytes, passes_gate
 from .discover import Selector
 from .files import Snapshot, read_source
 
@@ -57,13 +57,21 @@ def _init(policy: Policy) -> None:
     _WORKER_POLICY[:] = [policy]
 
 
-def _check(item: Item, policy: Policy, fix: bool) -> Outcome:
+def _read(item: Item) -> tuple[bytes, Snapshot] | Outcome:
     path = Path(item.path)
     try:
-        data, snapshot = read_source(path)
+        return read_source(path)
     except OSError as exc:
         unreadable = _invalid(path.as_posix(), f"can't read: {exc.strerror or exc}")
         return Outcome(item.path, FileResult(path.as_posix(), [unreadable]), None)
+
+
+def _check(item: Item, policy: Policy, fix: bool, read: tuple[bytes, Snapshot] | Outcome | None = None) -> Outcome:
+    path = Path(item.path)
+    read = _read(item) if read is None else read
+    if isinstance(read, Outcome):
+        return read
+    data, snapshot = read
     key = snapshot.digest
     if item.known == key and not fix:
         return Outcome(item.path, None, key)
@@ -134,10 +142,25 @@ def check_paths(paths: Iterable[str], policy: Policy, *, fix: bool = False, diff
 
 
 def _execute(todo: list[Item], policy: Policy, fixing: bool, jobs: int) -> Iterable[Outcome]:
+    _init(policy)
     if jobs <= 1 or len(todo) < _PARALLEL_MIN:
-        _init(policy)
         yield from _check_chunk(todo, fixing)
         return
+    # The gates rule out most files at the speed of reading them: that is done here, and workers
+    # start only when enough files are left to parse (few: one process is faster).
+    heavy: list[tuple[Item, tuple[bytes, Snapshot] | Outcome]] = []
+    for item in todo:
+        read = _read(item)
+        if isinstance(read, Outcome) or item.path.endswith(".ipynb") or passes_gate(read[0], policy, item.ignored):
+            heavy.append((item, read))
+        else:
+            yield _check(item, policy, fixing, read)
+    if len(heavy) < _PARALLEL_MIN:
+        for item, read in heavy:
+            yield _check(item, policy, fixing, read)
+        return
+    todo = [item for item, _ in heavy]
+    del heavy
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 

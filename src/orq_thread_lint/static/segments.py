@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import ast
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from collections.abc import Mapping as Mapping_
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, AnyStr, Generic
+
+from .scopes import FUNCTIONS, own_exprs, statements
 
 if TYPE_CHECKING:  # libcst is imported only when a file has a segment to parse (start-up cost)
     import libcst as cst
@@ -30,9 +33,9 @@ ORQ_SDK_CALLS = (
 # OpenTelemetry calls that may set `orq.thread_id` / `orq.tags` on a span.
 SPAN_CALLS = ("set_attribute", "set_attributes", "start_span", "start_as_current_span")
 # orq SDK thread models (`Thread(...)`, `models.ThreadTypedDict(...)`, `ResponseThread(...)`): a
-# model is only known by its import from orq's SDK, so a file that uses one holds both words,
-# aliases included (the import names the model).
-MODEL_WORDS = (b"orq_ai_sdk", b"Thread")
+# model is only known by its import from orq's SDK, so a file that calls one names the SDK and
+# either calls a name ending in `Thread`/`ThreadTypedDict` or imports one under an alias.
+SDK_MODULE = b"orq_ai_sdk"
 THREAD_MODEL = re.compile(r"\w*Thread(?:TypedDict)?\Z")
 # Attribute names that sit inside a call chain without changing what is called.
 TRANSPARENT = frozenset({"with_options", "with_raw_response", "with_streaming_response", "beta"})
@@ -42,15 +45,13 @@ TRANSPARENT = frozenset({"with_options", "with_raw_response", "with_streaming_re
 _SEP = rb"(?:[ \t\r\n\\]|#[^\n]*\n)*"
 
 
-_EQUALS = re.compile(_SEP + b"=")
-
-
 class Prefilter:
     """Proves a file holds nothing the visitor would look at, from its bytes alone.
 
-    A candidate needs an ``"orq"`` key, an ``orq=`` keyword, a span method's name, the word
-    ``Thread`` (every thread model's name and import holds it), or the last two names of a target or
-    orq SDK call (split over lines, continuations and comments as Python allows). The search
+    A candidate needs an ``"orq"`` dict key, an ``orq=`` keyword, a span method's name, a call of
+    a name ending in ``Thread``/``ThreadTypedDict`` or an alias of one (in a file naming orq's SDK),
+    or the last two names of a target or orq SDK call (split over lines, continuations and
+    comments as Python allows). The search
     finds the first name of each pair at C speed and looks at what follows only there.
     """
 
@@ -72,25 +73,77 @@ class Prefilter:
         for word in anywhere:
             if any(other != word and other in word for other in anywhere):
                 del self.follow[word]
+        self._bytes = _patterns(self.follow, text=False)
+        # The same search over text, for the rows it hits (the ast gate looks only there).
+        self._text = _patterns(self.follow, text=True)
 
     def may_hold(self, data: bytes) -> bool:
-        if all(word in data for word in MODEL_WORDS):
-            return True
-        i = data.find(b"orq")
+        return next(_hits(data, self._bytes), None) is not None
+
+    def rows(self, text: str, starts: Sequence[int]) -> list[int] | None:
+        """The rows where :meth:`may_hold` finds something, sorted; None when any row may hold a
+        candidate (a file that imports an orq SDK model under an alias: a call of it has any name)."""
+        found: set[int] = set()
+        for at in _hits(text, self._text):
+            if at < 0:
+                return None
+            found.add(bisect_right(starts, at))
+        return sorted(found)
+
+
+@dataclass(frozen=True)
+class _Patterns(Generic[AnyStr]):
+    """What the byte scan looks for, as bytes (files) or as text (rows)."""
+
+    orq: AnyStr
+    quotes: tuple[AnyStr, AnyStr]
+    sdk: AnyStr
+    class_kw: AnyStr
+    newline: AnyStr
+    underscore: AnyStr
+    key: re.Pattern[AnyStr]  # after a quoted "orq": a dict key
+    equals: re.Pattern[AnyStr]  # after orq: a keyword
+    model_call: re.Pattern[AnyStr]
+    model_alias: re.Pattern[AnyStr]
+    follow: dict[AnyStr, re.Pattern[AnyStr] | None]
+
+
+def _patterns(follow: dict[bytes, re.Pattern[bytes] | None], text: bool) -> _Patterns[Any]:
+    def make(p: bytes) -> re.Pattern[Any]:
+        return re.compile(p.decode() if text else p)
+
+    def word(w: bytes) -> Any:
+        return w.decode() if text else w
+
+    return _Patterns(word(b"orq"), (word(b'"'), word(b"'")), word(SDK_MODULE), word(b"class "), word(b"\n"),
+                     word(b"_"),
+                     make(_SEP + b":"), make(_SEP + b"="), make(rb"Thread(?:TypedDict)?" + _SEP + rb"\("),
+                     make(rb"Thread\w*[ \t\\\r\n]+as\b"),
+                     {word(w): None if p is None else make(p.pattern) for w, p in follow.items()})
+
+
+def _hits(data: AnyStr, p: _Patterns[AnyStr]) -> Iterator[int]:
+    """Offsets where a candidate may start (-1: anywhere), in the order found."""
+    if p.sdk in data:
+        if p.model_alias.search(data):
+            yield -1
+        for m in p.model_call.finditer(data):
+            line = data.rfind(p.newline, 0, m.start()) + 1
+            if not data[line : m.start()].lstrip().startswith(p.class_kw):  # a model's own class
+                yield m.start()
+    i = data.find(p.orq)
+    while i >= 0:
+        before, after = data[i - 1 : i], data[i + 3 : i + 4]
+        if (before in p.quotes and after == before and p.key.match(data, i + 4)) or (
+                not (before.isalnum() or before == p.underscore) and p.equals.match(data, i + 3)):
+            yield i
+        i = data.find(p.orq, i + 3)
+    for word, pattern in p.follow.items():
+        i = data.find(word)
         while i >= 0:
-            before, after = data[i - 1 : i], data[i + 3 : i + 4]
-            if before in (b'"', b"'") and after == before:
-                return True
-            if not (before.isalnum() or before == b"_") and _EQUALS.match(data, i + 3):
-                return True
-            i = data.find(b"orq", i + 3)
-        for word, pattern in self.follow.items():
-            i = data.find(word)
-            while i >= 0:
-                if pattern is None or pattern.match(data, i + len(word)):
-                    return True
-                i = data.find(word, i + len(word))
-        return False
+            if pattern is None or pattern.match(data, i + len(word)):
+                yield i
+            i = data.find(word, i + len(word))
 
 
 def chain(func: ast.expr) -> list[str] | None:
@@ -123,103 +176,6 @@ def ends_with(dotted: str, suffixes: Iterable[str]) -> str | None:
     return None
 
 
-@dataclass
-class Bindings:
-    """How each name is bound in one scope: ``assign`` (with its value) or anything else."""
-
-    kinds: dict[str, list[tuple[str, ast.AST]]] = field(default_factory=dict)
-
-    def add(self, name: str, kind: str, node: ast.AST) -> None:
-        self.kinds.setdefault(name, []).append((kind, node))
-
-
-def module_bindings(tree: ast.Module) -> Bindings:
-    """Module-level bindings, looking into if/try/with/for blocks but not into defs or classes."""
-    out = Bindings()
-
-    def targets(node: ast.AST, kind: str, stmt: ast.AST) -> None:
-        for sub in ast.walk(node):
-            if isinstance(sub, ast.Name):
-                out.add(sub.id, kind, stmt)
-
-    def visit(body: Sequence[ast.stmt]) -> None:
-        for stmt in body:
-            if isinstance(stmt, ast.Assign):
-                for tgt in stmt.targets:
-                    targets(tgt, "assign" if isinstance(tgt, ast.Name) else "other", stmt)
-            elif isinstance(stmt, ast.AnnAssign):
-                targets(stmt.target, "assign" if stmt.value is not None else "declare", stmt)
-            elif isinstance(stmt, (ast.AugAssign, ast.Delete)):
-                for tgt in stmt.targets if isinstance(stmt, ast.Delete) else [stmt.target]:
-                    targets(tgt, "other", stmt)
-            elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                out.add(stmt.name, "other", stmt)
-            elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
-                for alias in stmt.names:
-                    out.add((alias.asname or alias.name).split(".")[0], "other", stmt)
-            elif isinstance(stmt, (ast.For, ast.AsyncFor)):
-                targets(stmt.target, "other", stmt)
-                visit(stmt.body)
-                visit(stmt.orelse)
-            elif isinstance(stmt, (ast.With, ast.AsyncWith)):
-                for item in stmt.items:
-                    if item.optional_vars is not None:
-                        targets(item.optional_vars, "with" if isinstance(item.optional_vars, ast.Name) else "other",
-                                stmt)
-                visit(stmt.body)
-            elif isinstance(stmt, (ast.If, ast.While)):
-                visit(stmt.body)
-                visit(stmt.orelse)
-            elif isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
-                visit(stmt.body)  # type: ignore[attr-defined]
-                for handler in stmt.handlers:  # type: ignore[attr-defined]
-                    if handler.name:
-                        out.add(handler.name, "other", stmt)
-                    visit(handler.body)
-                visit(stmt.orelse)  # type: ignore[attr-defined]
-                visit(stmt.finalbody)  # type: ignore[attr-defined]
-            elif type(stmt).__name__ == "Match":
-                for case in stmt.cases:  # type: ignore[attr-defined]
-                    for sub in ast.walk(case.pattern):
-                        name = getattr(sub, "name", None)
-                        if isinstance(name, str):
-                            out.add(name, "other", stmt)
-                    visit(case.body)
-            for sub in ast.walk(stmt):
-                if isinstance(sub, ast.NamedExpr) and isinstance(sub.target, ast.Name):
-                    out.add(sub.target.id, "other", stmt)
-
-    visit(tree.body)
-    for name, node in mutations(tree):
-        out.add(name, "other", node)
-    # `global NAME` anywhere (a function, a method, a class body) rebinds the module's NAME there.
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Global):
-            for name in node.names:
-                out.add(name, "other", node)
-    return out
-
-
-# Methods that change a list or dict in place: a literal bound to a name they are called on is not
-# what gets sent (`history.append(...)` makes a one-turn literal a conversation).
-MUTATORS = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "update", "setdefault",
-                      "sort", "reverse", "popitem", "__setitem__", "__iadd__"})
-
-
-def mutations(tree: ast.AST) -> Iterator[tuple[str, ast.AST]]:
-    """Names changed in place anywhere under ``tree``: ``x.append(...)``, ``x[k] = ...``, ``del x[k]``."""
-    for node in ast.walk(tree):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in MUTATORS
-                and isinstance(node.func.value, ast.Name)):
-            yield node.func.value.id, node
-        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, (ast.Store, ast.Del)):
-            base = node.value
-            while isinstance(base, ast.Subscript):
-                base = base.value
-            if isinstance(base, ast.Name):
-                yield base.id, node
-
-
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
@@ -229,21 +185,38 @@ def source_lines(text: str) -> list[str]:
     return _LINE.findall(text)
 
 
-class Segment:
-    """One stretch of source parsed by libcst on its own: an outermost function, or a statement.
 
-    Indented code is parsed behind an ``if 1:`` line, which keeps every column as it is in
-    the file; ``first_line`` maps rows back.
+
+def line_starts(lines: Sequence[str]) -> list[int]:
+    """The offset of each line in the text (0-based), for rows of offsets."""
+    out, at = [], 0
+    for line in lines:
+        out.append(at)
+        at += len(line)
+    return out
+
+
+class Segment:
+    """One stretch of source parsed by libcst on its own: statements, or a compound statement's
+    header alone (its body replaced by ``pass``, the ``tail``).
+
+    Indented code is parsed behind an ``if 1:`` line, which keeps every column as it is in the
+    file; ``start`` maps rows back. ``roots`` are the ast statements it holds and ``path`` their
+    ancestors: what the scopes around it are read from.
     """
 
-    def __init__(self, lines: Sequence[str], start: int, end: int) -> None:
+    def __init__(self, lines: Sequence[str], start: int, end: int, tail: str = "",
+                 roots: Sequence[ast.stmt] = (), path: tuple[ast.AST, ...] = ()) -> None:
         self.start, self.end = start, end  # 1-based, inclusive, in the file
-        text = "".join(lines[start - 1 : end])
-        self.wrapped = bool(text) and text[0] in " \t"
+        self.tail = tail
+        self.roots, self.path = tuple(roots), path
+        text = "".join(lines[start - 1 : end]) + tail
+        self.wrapped = bool(text) and text[0] in " \t\f"
         import libcst as cst
 
         self.module = cst.parse_module(("if 1:\n" if self.wrapped else "") + text)
         self._positions: Mapping_[cst.CSTNode, CodeRange] | None = None
+        self._defs: dict[tuple[int, str], tuple[ast.AST, tuple[ast.AST, ...]]] | None = None
 
     @property
     def positions(self) -> Mapping_[cst.CSTNode, CodeRange]:
@@ -269,26 +242,35 @@ class Segment:
             return list(first.body.body)  # type: ignore[arg-type]
         return list(self.module.body)
 
+    def code_of(self, module: cst.Module) -> str | None:
+        """The file's text for this segment after ``module`` (this one, rewritten) replaced it;
+        None when a rewrite touched the tail, which isn't in the file."""
+        code = module.code
+        if self.wrapped:
+            code = code.split("\n", 1)[1]
+        if self.tail:
+            if not code.endswith(self.tail):
+                return None
+            code = code[: len(code) - len(self.tail)]
+        return code
 
-@dataclass
-class Plan:
-    """What the ast gate found in a file: the segments to parse and the module's bindings."""
-
-    spans: list[tuple[int, int]]
-    bindings: Bindings
-
-
-def _start(node: ast.stmt) -> int:
-    decorators: list[ast.expr] = getattr(node, "decorator_list", None) or []
-    return min([node.lineno, *(d.lineno for d in decorators)])
+    def ast_def(self, row: int, name: str) -> tuple[ast.AST, tuple[ast.AST, ...]] | None:
+        """The ast def or class of this segment named ``name`` whose ``def``/``class`` line is ``row``."""
+        if self._defs is None:
+            self._defs = {}
+            for stmt, path in statements(self.roots, None, self.path):
+                if isinstance(stmt, (*FUNCTIONS, ast.ClassDef)):
+                    self._defs[(stmt.lineno, stmt.name)] = (stmt, path)
+        return self._defs.get((row, name))
 
 
-def thread_model_aliases(tree: ast.Module) -> frozenset[str] | None:
+def thread_model_aliases(tree: ast.Module, rows: Sequence[int] | None) -> frozenset[str] | None:
     """Local names of orq SDK thread models (``import Thread as T``), for the gate, which sees no
-    scopes; None when the file imports nothing from orq's SDK (then no call is a model)."""
+    scopes; None when the file imports nothing from orq's SDK (then no call is a model). ``rows``:
+    where the SDK's name is written (an import of it names it)."""
     out: set[str] = set()
     seen = False
-    for node in ast.walk(tree):
+    for node, _ in statements(tree.body, rows):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "orq_ai_sdk":
             seen = True
             out.update(a.asname or a.name for a in node.names if THREAD_MODEL.match(a.name))
@@ -297,10 +279,16 @@ def thread_model_aliases(tree: ast.Module) -> frozenset[str] | None:
     return frozenset(out) if seen else None
 
 
-def plan(tree: ast.Module, targets: Sequence[str]) -> Plan | None:
-    """The spans (outermost function or module-level statement) that hold candidates."""
-    spans: dict[tuple[int, int], None] = {}
-    models = thread_model_aliases(tree)
+COMPOUND = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, *FUNCTIONS, ast.ClassDef)
+
+
+def plan(tree: ast.Module, targets: Sequence[str], rows: Sequence[int] | None, sdk_rows: Sequence[int] | None,
+         outermost: bool = False) -> list[tuple[ast.stmt, tuple[ast.AST, ...], bool]]:
+    """The statements holding candidates, each with its path and whether only its header does
+    (a compound statement's test, items, decorators...). Only statements on ``rows`` are looked
+    at (None: all); ``sdk_rows`` are where orq's SDK is named. ``outermost`` asks for the
+    module-level statements instead (the gate-free run)."""
+    models = thread_model_aliases(tree, sdk_rows) if sdk_rows is None or sdk_rows else None
 
     def is_candidate(node: ast.AST) -> bool:
         if isinstance(node, ast.Call):
@@ -318,43 +306,13 @@ def plan(tree: ast.Module, targets: Sequence[str]) -> Plan | None:
                        for k, v in zip(node.keys, node.values, strict=False))
         return False
 
-    def walk(node: ast.AST, span: tuple[int, int] | None) -> None:
-        for child in ast.iter_child_nodes(node):
-            here = span
-            if here is None and isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                here = (_start(child), child.end_lineno or child.lineno)
-            if is_candidate(child):
-                spans[here or top] = None
-            walk(child, here)
-
-    for stmt in tree.body:
-        top = (_start(stmt), stmt.end_lineno or stmt.lineno)
-        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            if is_candidate(stmt):
-                spans[top] = None
-            walk(stmt, top)
-        elif isinstance(stmt, ast.ClassDef):
-            for item in stmt.body:  # each method (or class-level statement) on its own
-                if any(is_candidate(sub) for sub in ast.walk(item)):
-                    spans[(_start(item), item.end_lineno or item.lineno)] = None
-        else:
-            if is_candidate(stmt):
-                spans[top] = None
-            walk(stmt, None)
-    if not spans:
-        return None
-    return Plan(sorted(spans), module_bindings(tree))
-
-
-def merge(spans: Iterable[tuple[int, int]]) -> Iterator[tuple[int, int]]:
-    """Spans without overlaps (a function span already holds the statements inside it)."""
-    last: tuple[int, int] | None = None
-    for start, end in sorted(spans):
-        if last and start <= last[1]:
-            last = (last[0], max(last[1], end))
-            continue
-        if last:
-            yield last
-        last = (start, end)
-    if last:
-        yield last
+    found: dict[int, tuple[ast.stmt, tuple[ast.AST, ...], bool]] = {}
+    for stmt, path in statements(tree.body, rows):
+        if any(is_candidate(node) for expr in own_exprs(stmt) for node in ast.walk(expr)):
+            if outermost and path:
+                top = path[0]
+                assert isinstance(top, ast.stmt)
+                found[id(top)] = (top, (), False)
+            else:
+                found[id(stmt)] = (stmt, path, isinstance(stmt, COMPOUND) and not outermost)
+    return list(found.values())

@@ -10,6 +10,7 @@ depends on its client (static/clients.py).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -25,11 +26,11 @@ from .imports import is_thread_model
 from .minted import per_request
 from .resolve import (
     Anchor,
-    ClassScope,
     CompScope,
     CstMapping,
     FileContext,
-    FunctionScope,
+    LambdaScope,
+    OpaqueScope,
     Resolver,
     Scope,
 )
@@ -76,41 +77,67 @@ class Site:
     method: str = ""  # the target or orq SDK method matched
 
 
-class _Collector(cst.CSTVisitor):
+# Fields of libcst nodes that hold whitespace, brackets and punctuation: nothing is found there.
+_SKIP_FIELDS = frozenset({"lpar", "rpar", "comma", "leading_lines", "lines_after_decorators", "semicolon",
+                          "equal", "colon", "header", "footer", "operator", "dot", "lbracket", "rbracket",
+                          "lbrace", "rbrace", "newline", "asynchronous", "whitespace"})
+_FIELDS: dict[type, tuple[str, ...]] = {}
+_COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+
+
+def _fields(kind: type) -> tuple[str, ...]:
+    found = _FIELDS.get(kind)
+    if found is None:
+        found = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(kind)
+                                      if f.name not in _SKIP_FIELDS and "whitespace" not in f.name)
+    return found
+
+
+class _Collector:
+    """Walks a segment in source order (a plain walk over the nodes' fields: libcst's visitor
+    costs several times more per node), keeping the scope stack."""
+
     def __init__(self, ctx: FileContext, segment: Segment, targets: Sequence[str]) -> None:
         self.ctx, self.segment, self.targets = ctx, segment, targets
-        self.stack: list[Scope] = []
+        self.stack: list[Scope] = list(ctx.outer(segment.path))
         self.sites: list[Site] = []
+
+    def walk(self, root: cst.CSTNode) -> None:
+        todo: list[cst.CSTNode | None] = [root]  # None: leave the scope entered last
+        while todo:
+            node = todo.pop()
+            if node is None:
+                self.stack.pop()
+                continue
+            if isinstance(node, cst.Call):
+                self.visit_Call(node)
+            elif isinstance(node, cst.Dict):
+                self.visit_Dict(node)
+            elif isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+                self.stack.append(self._scope(node))
+                todo.append(None)
+            elif isinstance(node, cst.Lambda):
+                self.stack.append(LambdaScope(node))
+                todo.append(None)
+            elif isinstance(node, _COMPREHENSIONS):
+                self.stack.append(CompScope(node))
+                todo.append(None)
+            children: list[cst.CSTNode] = []
+            for name in _fields(type(node)):
+                value = getattr(node, name)
+                if isinstance(value, cst.CSTNode):
+                    children.append(value)
+                elif isinstance(value, (list, tuple)):
+                    children.extend(v for v in value if isinstance(v, cst.CSTNode))
+            todo.extend(reversed(children))
 
     def _resolver(self) -> Resolver:
         return Resolver(self.ctx, self.segment, self.stack)
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.stack.append(FunctionScope(node, self.segment))
-
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        self.stack.pop()
-
-    def visit_Lambda(self, node: cst.Lambda) -> None:
-        self.stack.append(FunctionScope(node, self.segment))
-
-    def leave_Lambda(self, original_node: cst.Lambda) -> None:
-        self.stack.pop()
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self.stack.append(ClassScope(node, self.segment))
-
-    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
-        self.stack.pop()
-
-    def _comp(self, node: cst.CSTNode) -> None:
-        self.stack.append(CompScope(node, self.segment))
-
-    def _leave_comp(self, node: cst.CSTNode) -> None:
-        self.stack.pop()
-
-    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _comp
-    leave_ListComp = leave_SetComp = leave_DictComp = leave_GeneratorExp = _leave_comp  # type: ignore[assignment]
+    def _scope(self, node: cst.FunctionDef | cst.ClassDef) -> Scope:
+        """The ast scope of a def or class inside the segment (found by its line and name)."""
+        found = self.segment.ast_def(self.segment.where(node.name)[0], node.name.value)
+        return self.ctx.scope(*found) if found is not None else OpaqueScope()
 
     def visit_Call(self, node: cst.Call) -> None:
         dotted = cst_chain(node.func)
@@ -124,7 +151,7 @@ class _Collector(cst.CSTVisitor):
             self.sites.append(Site("target", node, dotted, self._resolver(), target))
         elif last in SPAN_CALLS:
             self.sites.append(Site("span", node, dotted, self._resolver(), last))
-        elif THREAD_MODEL.match(last) or is_thread_model(self.ctx.imports.get(last, "")):
+        elif THREAD_MODEL.match(last) or is_thread_model(self.ctx.imported(last) or ""):
             self.sites.append(Site("model", node, dotted, self._resolver()))
         elif "orq" in keywords:
             kind = "payload" if dotted == "dict" else "orq-keyword"
@@ -138,11 +165,18 @@ class _Collector(cst.CSTVisitor):
                 return
 
 
-def check_segment(ctx: FileContext, segment: Segment, emit: Emitter, targets: Sequence[str]) -> None:
+def collect(ctx: FileContext, segment: Segment, targets: Sequence[str]) -> list[Site]:
+    """The places in a segment where threads live."""
     collector = _Collector(ctx, segment, targets)
-    segment.module.visit(collector)
+    collector.walk(segment.module)
+    return collector.sites
+
+
+def check_sites(sites: Sequence[Site], emit: Emitter) -> None:
+    """Hand every site of a file to the rules: calls first, so a payload or model a call sends
+    is checked as part of the request, not again alone."""
     handled: set[int] = set()
-    for site in sorted(collector.sites, key=lambda s: s.kind in ("payload", "model")):
+    for site in sorted(sites, key=lambda s: s.kind in ("payload", "model")):
         if site.kind in ("target", "sdk"):
             _target(site, emit, handled)
         elif site.kind == "span":
@@ -185,7 +219,7 @@ def _request(body: Mapping, emit: Emitter, handled: set[int], *, header: Node | 
 
 def _minted(site: Site) -> Callable[[Mint], bool]:
     assert isinstance(site.node, cst.Call)
-    return per_request(site.node, site.resolver.anchor(site.node), site.resolver.scopes)
+    return per_request(site.node, site.resolver)
 
 
 def _requires_thread(site: Site, body: Mapping, client: str | None, emit: Emitter) -> bool:
