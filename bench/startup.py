@@ -26,7 +26,8 @@ from pathlib import Path
 
 BIN = Path(sys.executable).parent
 CONFIG = '[tool.orq-thread-lint]\nignore = ["OTL016"]\n\n[tool.orq-thread-lint.tags]\nvocabulary = ["billing"]\n'
-BAD = 'client.chat.completions.create(model="m", messages=[], extra_body={"orq": {"thread": {"id": "conversation1"}}})\n'
+BAD = ('client.chat.completions.create(model="m", messages=[], '
+       'extra_body={"orq": {"thread": {"id": "conversation1"}}})\n')
 
 
 def main() -> None:
