@@ -35,6 +35,12 @@ def hermetic(env: dict[str, str], home: Path) -> dict[str, str]:
             "PIP_CACHE_DIR": str(home / "pip"), "VIRTUALENV_OVERRIDE_APP_DATA": str(home / "virtualenv")}
 
 
+@pytest.fixture(autouse=True)
+def _user_cache(tool_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cache of validated configs (and any other user cache) kept out of ~ for every test."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tool_home / "cache"))
+
+
 @pytest.fixture
 def cli_env(tool_home: Path) -> dict[str, str]:
     env = dict(os.environ)

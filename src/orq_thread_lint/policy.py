@@ -1,8 +1,10 @@
-"""The policy: configuration models, discovery, presets and configuration errors.
+"""The policy: discovery, presets and configuration errors.
 
 One policy, written once in ``[tool.orq-thread-lint]``, drives the static checker, the runtime
-guard and ``validate``. The models are frozen pydantic models; :class:`Policy` adds what is
-compiled from them once (template automata, the selected rule set).
+guard and ``validate``. Its settings are validated by the frozen pydantic models of
+:mod:`.config`, and read back from the cache of validated configs when it has them
+(:mod:`.validated`); :class:`Policy` adds what is compiled from them once (template automata, the
+selected rule set).
 """
 
 from __future__ import annotations
@@ -11,22 +13,20 @@ import difflib
 import hashlib
 import json
 import os
-import re
 import sys
 from collections.abc import Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from typing import TYPE_CHECKING, Any, cast
 
 from .rules.catalog import RULES
-from .templates import TemplateError, TemplateSet, parse
-from .toml_values import key as toml_key
-from .toml_values import show_value, type_name
+from .templates import TemplateSet
+from .toml_values import show_value
+from .validated import Settings, settings, validated
 from .values import from_json
 
 if TYPE_CHECKING:  # the rules import the policy; the policy reaches them only when asked to check
+    from .config import Config
     from .rules.engine import Memoised
     from .violations import Violation
 
@@ -54,29 +54,6 @@ class ConfigError(Exception):
     """A configuration problem; the message names the file, the key and the problem."""
 
 
-def _alias(name: str) -> str:
-    return name.replace("_", "-")
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(
-        frozen=True, extra="forbid", strict=True, alias_generator=_alias, populate_by_name=True
-    )
-
-
-Patterns = list[str] | dict[str, str]
-
-
-def _check_templates(value: Patterns) -> Patterns:
-    items = value.items() if isinstance(value, dict) else ((None, v) for v in value)
-    for name, source in items:
-        try:
-            parse(source, name)
-        except TemplateError as exc:
-            raise ValueError(str(exc)) from None
-    return value
-
-
 # Upper bounds of numeric settings: every value in range works in every store and on every
 # platform (no OverflowError in SQLite, Redis or the clock), and none makes a check unbounded.
 MAX_ID_LENGTH = 4096
@@ -85,93 +62,6 @@ MAX_TAG_COUNT = 1000
 MAX_TTL_SECONDS = 10 * 365 * 86400
 MAX_STORE_TIMEOUT_MS = 60_000
 MAX_MEMORY_CAPACITY = 10_000_000
-
-
-class ThreadIdConfig(_Model):
-    patterns: Patterns = Field(default_factory=list)
-    generic: list[str] = Field(default_factory=list)
-    max_length: int = Field(128, ge=1, le=MAX_ID_LENGTH)
-
-    _templates = field_validator("patterns", "generic")(_check_templates)
-
-
-class TagsConfig(_Model):
-    vocabulary: list[str] = Field(default_factory=list)
-    patterns: Patterns = Field(default_factory=list)
-    max_count: int = Field(10, ge=0, le=MAX_TAG_COUNT)
-    max_length: int = Field(64, ge=1, le=MAX_TAG_LENGTH)
-    required: bool = False
-
-    _templates = field_validator("patterns")(_check_templates)
-
-
-class RuntimeConfig(_Model):
-    mode: Literal["enforce", "warn", "repair", "off"] = "enforce"
-    uniqueness: Literal["scope", "single-use", "off"] = "scope"
-    store: str = "memory"
-    ttl_seconds: int = Field(86400, ge=1, le=MAX_TTL_SECONDS)
-    on_store_error: Literal["open", "closed"] = "open"
-    # What a request the guard fails to check (a bug of ours) gets: sent ("open") or refused
-    # ("closed"). Unset: closed in enforce and repair, open in warn.
-    on_internal_error: Literal["open", "closed"] | None = None
-    store_timeout_ms: int = Field(2000, ge=1, le=MAX_STORE_TIMEOUT_MS)  # runtime.stores.DEFAULT_TIMEOUT_MS
-    memory_capacity: int = Field(100_000, ge=1, le=MAX_MEMORY_CAPACITY)
-    continuity: bool = True  # OTL008: check that follow-ups keep their conversation's thread id
-    # Keys shared stores hash ids and scopes with; ORQ_THREAD_LINT_STORE_KEY wins over it.
-    store_key_secret: str | None = Field(None, min_length=16)
-
-    @field_validator("store")
-    @classmethod
-    def _store_url(cls, value: str) -> str:
-        if value == "memory" or re.match(r"(sqlite:///.+|rediss?://.*)\Z", value):
-            return value
-        raise ValueError(f'must be "memory", "sqlite:///path" or "redis://host:port/db", not {show_value(value, 40)}')
-
-
-class CallsConfig(_Model):
-    targets: list[str] = Field(default_factory=lambda: list(DEFAULT_TARGETS))
-    extend_targets: list[str] = Field(default_factory=list)
-    # OTL101 in code: only calls on clients traced to orq ("orq-clients"), every target call ("all"),
-    # or none ("off").
-    require_thread: Literal["orq-clients", "all", "off"] = "orq-clients"
-    orq_base_urls: list[str] = Field(default_factory=lambda: ["orq.ai"])
-
-
-class Config(_Model):
-    extends: Literal["recommended", "strict"] = "recommended"
-    select: list[str] = Field(default_factory=lambda: ["OTL"])
-    ignore: list[str] = Field(default_factory=list)
-    extend_select: list[str] = Field(default_factory=list)
-    thread_placement: Literal["orq", "top-level", "any"] = "any"
-    thread_id: ThreadIdConfig = Field(default_factory=ThreadIdConfig)
-    tags: TagsConfig = Field(default_factory=TagsConfig)
-    runtime: RuntimeConfig = Field(default_factory=RuntimeConfig)
-    calls: CallsConfig = Field(default_factory=CallsConfig)
-    # ruff's file selection: which files a folder's walk checks (`*.ipynb`: notebooks).
-    include: list[str] = Field(default_factory=lambda: ["*.py", "*.pyi", "*.ipynb"])
-    extend_include: list[str] = Field(default_factory=list)
-    exclude: list[str] = Field(default_factory=list)
-    extend_exclude: list[str] = Field(default_factory=list)
-    per_file_ignores: dict[str, list[str]] = Field(default_factory=dict)
-    respect_gitignore: bool = True
-
-    @field_validator("select", "ignore", "extend_select")
-    @classmethod
-    def _codes(cls, value: list[str]) -> list[str]:
-        problems = [f"{show_value(code)} {problem}" for code in value if (problem := code_problem(code))]
-        if problems:
-            raise ValueError("; ".join(problems))
-        return value
-
-    @field_validator("per_file_ignores")
-    @classmethod
-    def _file_codes(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        for pattern, codes in value.items():
-            for code in codes:
-                problem = code_problem(code)
-                if problem:
-                    raise ValueError(f"{show_value(code)} (for {show_value(pattern)}) {problem}")
-        return {pattern: ["OTL" if c == "ALL" else c for c in codes] for pattern, codes in value.items()}
 
 
 def code_problem(code: str) -> str | None:
@@ -213,109 +103,6 @@ def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
-
-
-def _setting_keys(raw: Mapping[str, Any], prefix: str = "") -> list[str]:
-    """The dotted keys a raw config sets: into sub-tables that are settings tables (``tags``),
-    not into values that are tables themselves (``per-file-ignores``, named ``patterns``)."""
-    out = []
-    for name, value in raw.items():
-        dotted = f"{prefix}{name}"
-        if isinstance(value, Mapping) and _model_at(dotted.split(".")) is not None:
-            out.extend(_setting_keys(value, f"{dotted}."))
-        else:
-            out.append(dotted)
-    return out
-
-
-def _model_at(loc: Iterable[object]) -> type[BaseModel] | None:
-    model: type[BaseModel] | None = Config
-    for part in loc:
-        if model is None or not isinstance(part, str):
-            return None
-        field = next((f for n, f in model.model_fields.items() if _alias(n) == part), None)
-        ann = field.annotation if field else None
-        model = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
-    return model
-
-
-_EXPECTED = {
-    "int_type": "an integer", "int_parsing": "an integer", "float_type": "a number", "string_type": "a string",
-    "bool_type": "true or false", "list_type": "an array", "dict_type": "a table", "model_type": "a table",
-    "model_attributes_type": "a table",
-}
-_BOUNDS = {"greater_than_equal": ("ge", "at least"), "less_than_equal": ("le", "at most"),
-           "greater_than": ("gt", "more than"), "less_than": ("lt", "less than")}
-
-
-def _problem(error: Mapping[str, Any]) -> str:
-    """pydantic's error in the words of the config file: TOML's types and syntax."""
-    kind, given = error["type"], error.get("input")
-    got = type_name(given) if isinstance(given, (Mapping, list)) and len(show_value(given)) > 40 else (
-        f"{type_name(given)} ({show_value(given, 40)})")
-    if kind in _EXPECTED:
-        return f"must be {_EXPECTED[kind]}, not {got}"
-    if kind == "literal_error":
-        choices = re.sub(r"'([^']*)'", r'"\1"', str(error.get("ctx", {}).get("expected", "")))
-        return f"must be {choices}, not {show_value(given, 40)}"
-    if kind in _BOUNDS:
-        name, words = _BOUNDS[kind]
-        return f"must be {words} {error.get('ctx', {}).get(name)}, not {show_value(given, 40)}"
-    if kind == "value_error":
-        return str(error["msg"]).removeprefix("Value error, ")
-    message = str(error["msg"]).replace("Input should be", "must be")
-    return f"{message}, not {got}"
-
-
-def _where(loc: Iterable[object]) -> list[str | int]:
-    """The keys of an error's location (pydantic's type markers such as ``list[str]`` left out)."""
-    return [p for p in loc if isinstance(p, int) or (
-        isinstance(p, str) and not (p.startswith(("list[", "dict[")) or p == "str"))]
-
-
-def _describe(error: Mapping[str, Any], source: str, table: str | None) -> str:
-    loc = _where(error["loc"])
-    keys: list[str] = []
-    for part in loc:
-        if isinstance(part, int):
-            keys[-1] = f"{keys[-1]}[{part}]" if keys else f"[{part}]"
-        else:
-            keys.append(toml_key(str(part)))
-    parent = keys[:-1]
-    if error["type"] == "extra_forbidden":
-        model = _model_at(loc[:-1])
-        known = [_alias(n) for n in model.model_fields] if model else []
-        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else f" (known keys: {', '.join(known)})"
-        problem = f"unknown key{hint}"
-    else:
-        problem = _problem(error)
-        if keys[-1:] == ["store-key-secret"]:  # a secret is never echoed, not even a wrong one
-            problem = re.sub(r",? not .*\Z", "", problem, flags=re.S)
-    tables = [t for t in (table, *parent) if t]
-    where = f"[{'.'.join(tables)}] " if tables else ""
-    return f"{source}: {where}{keys[-1] if keys else ''}: {problem}"
-
-
-def _file_order(loc: Iterable[object], raw: object) -> list[int]:
-    """Where an error's key sits in the file: TOML tables keep their keys in file order."""
-    node, order = raw, []
-    for part in loc:
-        if isinstance(node, Mapping) and isinstance(part, str):
-            names = list(node)
-            order.append(names.index(part) if part in node else len(names))
-            node = node.get(part)
-        elif isinstance(node, list) and isinstance(part, int):
-            order.append(part)
-            node = node[part] if part < len(node) else None
-        else:
-            break
-    return order
-
-
-def _errors(exc: ValidationError, raw: Mapping[str, Any], source: str, table: str | None) -> ConfigError:
-    found = sorted(exc.errors(), key=lambda e: _file_order(_where(e["loc"]), raw))
-    return ConfigError("\n".join(_describe(e, source, table) for e in found))
 
 
 def display_path(path: Path) -> str:
@@ -376,8 +163,10 @@ def find_config(start: Path | None = None) -> Path | None:
 class Policy:
     """A compiled, immutable policy."""
 
-    def __init__(self, config: Config, source: Path | None = None, origins: Mapping[str, str] | None = None) -> None:
-        self.config = config
+    def __init__(self, config: Config | Settings, source: Path | None = None,
+                 origins: Mapping[str, str] | None = None) -> None:
+        # Settings read back stand in for the model: the same fields, and the model's methods.
+        self.config = cast("Config", config)
         self.source = source
         # Where each setting set explicitly came from (dotted keys); see settings.py.
         self.origins: dict[str, str] = dict(origins or {})
@@ -415,13 +204,10 @@ class Policy:
         if extends not in _PRESETS:
             raise ConfigError(f"{source}: {where}extends: unknown preset {show_value(extends, 40)}; "
                               f"use one of {', '.join(map(show_value, PRESETS))}")
-        merged = _merge(_PRESETS[extends], raw)
-        try:
-            config = Config.model_validate(merged)
-        except ValidationError as exc:
-            raise _errors(exc, raw, source, table) from None
-        origins = {k: f"preset {show_value(extends)}" for k in _setting_keys(_PRESETS[extends])}
-        origins.update((k, f"{source} {where}".rstrip()) for k in _setting_keys(raw))
+        config, preset_keys, raw_keys = validated(_merge(_PRESETS[extends], raw), raw, source, table,
+                                                  _PRESETS[extends])
+        origins = {k: f"preset {show_value(extends)}" for k in preset_keys}
+        origins.update((k, f"{source} {where}".rstrip()) for k in raw_keys)
         return cls(config, path, origins)
 
     @classmethod
@@ -459,7 +245,7 @@ class Policy:
                                   "extend_select": self.config.extend_select + extend_select}
         if select:
             update.update(select=select, extend_select=extend_select)
-        config = Config.model_validate({**self.config.model_dump(), **update})
+        config = validated({**settings(self.config), **update}, {}, "command line", None, {})[0]
         origins = dict(self.origins)
         given_on_line = (("select", select, True), ("extend-select", select or extend_select, bool(select)),
                          ("ignore", ignore, False))
@@ -469,6 +255,12 @@ class Policy:
                 origins[name] = f"{before} + command line" if before and not replaces else "command line"
         return Policy(config, self.source, origins)
 
+    @property
+    def model(self) -> Config:
+        """The settings as their pydantic model (built when they were read back from the cache)."""
+        config: Config | Settings = self.config
+        return cast("Config", config.model()) if isinstance(config, Settings) else config
+
     # queries ----------------------------------------------------------------------------------
     def enabled(self, code: str) -> bool:
         return code in self.enabled_codes
@@ -476,7 +268,7 @@ class Policy:
     @cached_property
     def fingerprint(self) -> str:
         """A hash of everything that changes findings (for caches)."""
-        blob = json.dumps(self.config.model_dump(mode="json"), sort_keys=True)
+        blob = json.dumps(settings(self.config), sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def check_thread(self, thread: object) -> list[Violation]:

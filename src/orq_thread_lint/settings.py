@@ -17,7 +17,7 @@ def show_settings(policy: Policy) -> str:
     source = display_path(policy.source) if policy.source else "none (the built-in \"recommended\" preset)"
     lines = [f"# Settings file: {source}", f"[{TABLE}]"]
     tables: list[tuple[str, BaseModel]] = []
-    _fields(policy.config, "", policy.origins, lines, tables)
+    _fields(policy.model, "", policy.origins, lines, tables)
     for name, model in tables:
         lines += ["", f"[{TABLE}.{name}]"]
         _fields(model, f"{name}.", policy.origins, lines, [])
