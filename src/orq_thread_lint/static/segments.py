@@ -1,6 +1,6 @@
-"""The cheap gates before libcst: a byte scan, then Python's ``ast`` to find the statements that
-really hold candidates. libcst then parses only those statements (an outermost function, or a
-module-level statement), never the whole file.
+"""The cheap gates before libcst: a byte scan (which also gives the rows it hits), then Python's
+``ast`` on the statements of those rows to find the ones that really hold candidates. libcst then
+parses only those statements (or a compound statement's header alone), never a whole function.
 
 A candidate is a call to a target (``chat.completions.create`` ...) or an orq SDK call, a call
 that may set span attributes (``set_attribute`` ...), a call of an orq SDK thread model
